@@ -1,0 +1,21 @@
+// Negative codes returned for malformed or unexpected input. Never a trap.
+export const E_HEADER: i32 = -1; // shorter than a DNS header
+export const E_TRUNC: i32 = -2; // a name, record or rdata runs past the end
+export const E_LABEL_TYPE: i32 = -3; // reserved label type (0x40 / 0x80)
+export const E_PTR_FORWARD: i32 = -4; // compression pointer not strictly backwards
+export const E_PTR_HEADER: i32 = -5; // compression pointer into the header
+export const E_NAME_LONG: i32 = -6; // name over 255 octets
+export const E_PTR_HOPS: i32 = -7; // too many compression pointers
+export const E_QDCOUNT: i32 = -8; // not exactly one question
+export const E_OPT_SECTION: i32 = -9; // OPT outside the additional section
+export const E_OPT_DUP: i32 = -10; // a second OPT record
+export const E_OPT_NAME: i32 = -11; // OPT owner is not the root
+export const E_TRAILING: i32 = -12; // bytes after the last record
+export const E_NOT_QUERY: i32 = -13; // QR set on something sent to us as a query
+export const E_OPCODE: i32 = -14; // opcode other than QUERY
+export const E_BADVERS: i32 = -15; // EDNS version above 0
+export const E_ID_MISMATCH: i32 = -16; // reply ID differs from the outstanding query
+export const E_QUESTION_MISMATCH: i32 = -17; // reply question differs from the outstanding query
+export const E_NOT_RESPONSE: i32 = -18; // QR clear in an upstream reply
+export const E_TOO_BIG: i32 = -19;
+export const E_NO_ZONE: i32 = -20;

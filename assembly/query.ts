@@ -1,0 +1,110 @@
+// Query parsing and validation. Results go to the fixed result area; the lowercased question name
+// goes straight into the cache-key buffer.
+import { u8at, be16, be32 } from "./bytes";
+import { walkName, nameLen, nameLabels } from "./name";
+import {
+  RES, KEY, setRes, R_ID, R_FLAGS, R_QNAME_END, R_QEND, R_QTYPE, R_QCLASS, R_EDNS, R_UDP, R_DO,
+  R_EDNS_VERSION, R_NAME_LEN, R_LABELS, R_QOK, R_ERROR, R_KEY_LEN,
+} from "./layout";
+import {
+  E_HEADER, E_TRUNC, E_QDCOUNT, E_OPT_SECTION, E_OPT_DUP, E_OPT_NAME, E_TRAILING, E_NOT_QUERY,
+  E_OPCODE, E_BADVERS,
+} from "./errors";
+
+export const TYPE_OPT: i32 = 41;
+export const KEY_NAME_OFF: usize = 5; // key = flags(1) qtype(2) qclass(2) name
+
+// Skips one resource record starting at `off`. Returns the offset past it or a negative code.
+// Sets rrType / rrStart for the caller.
+export let rrType: i32 = 0;
+export let rrStart: i32 = 0;
+export let rrDataStart: i32 = 0;
+export function skipRecord(msg: usize, len: i32, off: i32): i32 {
+  rrStart = off;
+  const p = walkName(msg, len, off, 0);
+  if (p < 0) return p;
+  if (p + 10 > len) return E_TRUNC;
+  rrType = be16(msg + <usize>p);
+  const rdlen = be16(msg + <usize>p + 8);
+  rrDataStart = p + 10;
+  const end = p + 10 + rdlen;
+  if (end > len) return E_TRUNC;
+  return end;
+}
+
+// Parses msg[0, len) as a query. Returns 0 or a negative E_* code; R_QOK / R_EDNS tell an error
+// builder how much of the query may be echoed.
+export function parseQuery(msg: usize, len: i32): i32 {
+  setRes(R_QOK, 0);
+  setRes(R_EDNS, 0);
+  setRes(R_DO, 0);
+  setRes(R_UDP, 512);
+  setRes(R_EDNS_VERSION, 0);
+  setRes(R_ERROR, 0);
+  if (len < 12) return fail(E_HEADER);
+  setRes(R_ID, be16(msg));
+  const flags = be16(msg + 2);
+  setRes(R_FLAGS, flags);
+  if (flags & 0x8000) return fail(E_NOT_QUERY);
+  const qd = be16(msg + 4);
+  const an = be16(msg + 6);
+  const ns = be16(msg + 8);
+  const ar = be16(msg + 10);
+  let opcodeErr = 0;
+  if (((flags >> 11) & 0xf) != 0) opcodeErr = E_OPCODE;
+  if (qd != 1) return fail(opcodeErr != 0 ? opcodeErr : E_QDCOUNT);
+
+  const qnameEnd = walkName(msg, len, 12, KEY + KEY_NAME_OFF);
+  if (qnameEnd < 0) return fail(opcodeErr != 0 ? opcodeErr : qnameEnd);
+  if (qnameEnd + 4 > len) return fail(opcodeErr != 0 ? opcodeErr : E_TRUNC);
+  const qtype = be16(msg + <usize>qnameEnd);
+  const qclass = be16(msg + <usize>qnameEnd + 2);
+  setRes(R_QNAME_END, qnameEnd);
+  setRes(R_QEND, qnameEnd + 4);
+  setRes(R_QTYPE, qtype);
+  setRes(R_QCLASS, qclass);
+  setRes(R_NAME_LEN, nameLen);
+  setRes(R_LABELS, nameLabels);
+  setRes(R_KEY_LEN, <i32>KEY_NAME_OFF + nameLen);
+  store<u8>(KEY + 1, <u8>(qtype >> 8));
+  store<u8>(KEY + 2, <u8>qtype);
+  store<u8>(KEY + 3, <u8>(qclass >> 8));
+  store<u8>(KEY + 4, <u8>qclass);
+  // Only a question sent as an uncompressed name may be echoed (a pointer in it is already an error).
+  setRes(R_QOK, 1);
+  if (opcodeErr != 0) return fail(opcodeErr);
+
+  let off = qnameEnd + 4;
+  const total = an + ns + ar;
+  let sawOpt = false;
+  let badVersion = false;
+  for (let i = 0; i < total; i++) {
+    const next = skipRecord(msg, len, off);
+    if (next < 0) return fail(next);
+    if (rrType == TYPE_OPT) {
+      if (i < an + ns) return fail(E_OPT_SECTION);
+      if (sawOpt) { setRes(R_EDNS, 0); return fail(E_OPT_DUP); }
+      if (u8at(msg + <usize>rrStart) != 0) return fail(E_OPT_NAME);
+      sawOpt = true;
+      const fixed = msg + <usize>rrStart + 3; // class, ttl
+      let udp = be16(fixed);
+      if (udp < 512) udp = 512;
+      const ttl = be32(fixed + 2);
+      const version = <i32>((ttl >> 16) & 0xff);
+      setRes(R_EDNS, 1);
+      setRes(R_UDP, udp);
+      setRes(R_DO, (ttl & 0x8000) != 0 ? 1 : 0);
+      setRes(R_EDNS_VERSION, version);
+      if (version != 0) badVersion = true;
+    }
+    off = next;
+  }
+  if (off != len) return fail(E_TRAILING);
+  if (badVersion) return fail(E_BADVERS);
+  return 0;
+}
+
+@inline function fail(code: i32): i32 {
+  setRes(R_ERROR, code);
+  return code;
+}

@@ -1,0 +1,180 @@
+// Responses built from the parsed query alone: errors, NXDOMAIN for blocked names, the RFC 8482 answer
+// to ANY, the health answer, and the query we send upstream.
+import { be16, put16, put32 } from "./bytes";
+import {
+  OUT, KEY, res, R_ID, R_FLAGS, R_QEND, R_QOK, R_EDNS, R_DO, R_QNAME_END, R_NAME_LEN, R_QTYPE,
+} from "./layout";
+import { TYPE_OPT, KEY_NAME_OFF } from "./query";
+
+export const OUR_UDP_SIZE: i32 = 1232; // the DNS-flag-day size we advertise and use upstream
+export const OPT_LEN: i32 = 11;
+
+export const RCODE_FORMERR: i32 = 1;
+export const RCODE_SERVFAIL: i32 = 2;
+export const RCODE_NXDOMAIN: i32 = 3;
+export const RCODE_NOTIMP: i32 = 4;
+export const RCODE_REFUSED: i32 = 5;
+export const RCODE_BADVERS: i32 = 16;
+
+// Writes the response header: ID, QR, opcode, RD and CD echoed from the query, RA set.
+function header(dst: usize, rcode: i32, qd: i32, an: i32, ns: i32, ar: i32): void {
+  const qf = res(R_FLAGS);
+  put16(dst, res(R_ID));
+  const opcode = (qf >> 11) & 0xf;
+  store<u8>(dst + 2, <u8>(0x80 | (opcode << 3) | ((qf >> 8) & 0x01)));
+  store<u8>(dst + 3, <u8>(0x80 | (qf & 0x10) | (rcode & 0xf)));
+  put16(dst + 4, qd);
+  put16(dst + 6, an);
+  put16(dst + 8, ns);
+  put16(dst + 10, ar);
+}
+
+// Appends our OPT record at dst+pos; returns the new length.
+export function appendOpt(dst: usize, pos: i32, rcode: i32, doBit: i32): i32 {
+  const p = dst + <usize>pos;
+  store<u8>(p, 0);
+  put16(p + 1, TYPE_OPT);
+  put16(p + 3, OUR_UDP_SIZE);
+  store<u8>(p + 5, <u8>(rcode >> 4)); // extended rcode, upper 8 bits
+  store<u8>(p + 6, 0); // version
+  put16(p + 7, doBit != 0 ? 0x8000 : 0);
+  put16(p + 9, 0);
+  return pos + OPT_LEN;
+}
+
+// Copies header-less question of the query at q into OUT; returns the offset after it (12 if none).
+function question(q: usize): i32 {
+  if (res(R_QOK) == 0) return 12;
+  const qend = res(R_QEND);
+  memory.copy(OUT + 12, q + 12, <usize>(qend - 12));
+  return qend;
+}
+
+// An answer carrying only an rcode (FORMERR, SERVFAIL, NOTIMP, REFUSED, BADVERS, or an upstream's
+// error), echoing the question when it parsed and carrying an OPT when the query had one.
+export function buildError(q: usize, rcode: i32): i32 {
+  const edns = res(R_EDNS);
+  let pos = question(q);
+  header(OUT, rcode, res(R_QOK), 0, 0, edns);
+  if (edns != 0) pos = appendOpt(OUT, pos, rcode, res(R_DO));
+  return pos;
+}
+
+// Writes an uncompressed wire name; returns the new offset.
+function putName(dst: usize, pos: i32, name: usize, n: i32): i32 {
+  memory.copy(dst + <usize>pos, name, <usize>n);
+  return pos + n;
+}
+
+// RR header at dst+pos: NAME as a pointer, TYPE, CLASS IN, TTL, RDLENGTH. Returns rdata offset.
+function rrHeader(dst: usize, pos: i32, ptr: i32, type: i32, ttl: u32, rdlen: i32): i32 {
+  const p = dst + <usize>pos;
+  put16(p, 0xc000 | ptr);
+  put16(p + 2, type);
+  put16(p + 4, 1);
+  put32(p + 6, ttl);
+  put16(p + 10, rdlen);
+  return pos + 12;
+}
+
+const LOCALDNS_NAME: StaticArray<u8> = [8, 108, 111, 99, 97, 108, 100, 110, 115, 0]; // "localdns."
+const HOSTMASTER: StaticArray<u8> = [10, 104, 111, 115, 116, 109, 97, 115, 116, 101, 114]; // "hostmaster", then a pointer
+
+// NXDOMAIN for a blocked name. With soaLen > 0, the authority section carries a SOA owned by the
+// blocking suffix (the last soaLen octets of the question name) so clients cache the denial.
+export function buildNxdomain(q: usize, soaLen: i32, ttl: u32): i32 {
+  const edns = res(R_EDNS);
+  let pos = question(q);
+  const withSoa = soaLen > 0 ? 1 : 0;
+  header(OUT, RCODE_NXDOMAIN, 1, 0, withSoa, edns);
+  store<u8>(OUT + 2, load<u8>(OUT + 2) | 0x04); // AA: we are the source of this denial
+  if (withSoa) {
+    const ownerPtr = 12 + res(R_NAME_LEN) - soaLen;
+    const rdlenAt = pos + 10;
+    pos = rrHeader(OUT, pos, ownerPtr, 6, ttl, 0);
+    const rdStart = pos;
+    const mnameAt = pos;
+    pos = putName(OUT, pos, changetype<usize>(LOCALDNS_NAME), 10);
+    memory.copy(OUT + <usize>pos, changetype<usize>(HOSTMASTER), 11);
+    pos += 11;
+    put16(OUT + <usize>pos, 0xc000 | mnameAt); // "hostmaster.localdns."
+    pos += 2;
+    const p = OUT + <usize>pos;
+    put32(p, 1); // serial
+    put32(p + 4, 3600); // refresh
+    put32(p + 8, 600); // retry
+    put32(p + 12, 86400); // expire
+    put32(p + 16, ttl); // minimum
+    pos += 20;
+    put16(OUT + <usize>rdlenAt, pos - rdStart);
+  }
+  if (edns != 0) pos = appendOpt(OUT, pos, 0, res(R_DO));
+  return pos;
+}
+
+// RFC 8482: answer ANY with one synthesized HINFO "RFC8482" "" instead of everything we know.
+export function buildAnyAnswer(q: usize, ttl: u32): i32 {
+  const edns = res(R_EDNS);
+  let pos = question(q);
+  header(OUT, 0, 1, 1, 0, edns);
+  pos = rrHeader(OUT, pos, 12, 13, ttl, 9);
+  const p = OUT + <usize>pos;
+  store<u8>(p, 7);
+  store<u8>(p + 1, 82); store<u8>(p + 2, 70); store<u8>(p + 3, 67); // "RFC"
+  store<u8>(p + 4, 56); store<u8>(p + 5, 52); store<u8>(p + 6, 56); store<u8>(p + 7, 50); // "8482"
+  store<u8>(p + 8, 0);
+  pos += 9;
+  if (edns != 0) pos = appendOpt(OUT, pos, 0, res(R_DO));
+  return pos;
+}
+
+// Whoami-style health answer: the client's address (4 or 16 bytes at addr) as A or AAAA. It goes in
+// the answer section when the question asks for that type, else in the additional section.
+export function buildAddressAnswer(q: usize, addr: usize, addrLen: i32): i32 {
+  const edns = res(R_EDNS);
+  const type = addrLen == 16 ? 28 : 1;
+  const inAnswer = res(R_QTYPE) == type ? 1 : 0;
+  let pos = question(q);
+  header(OUT, 0, 1, inAnswer, 0, (1 - inAnswer) + edns);
+  store<u8>(OUT + 2, load<u8>(OUT + 2) | 0x04);
+  pos = rrHeader(OUT, pos, 12, type, 0, addrLen);
+  memory.copy(OUT + <usize>pos, addr, <usize>addrLen);
+  pos += addrLen;
+  if (edns != 0) pos = appendOpt(OUT, pos, 0, res(R_DO));
+  return pos;
+}
+
+// The query we send upstream for the parsed query at q: new ID, RD set, CD copied, the question
+// (letter case optionally randomised for 0x20 hardening, one bit per octet from `caseBits`), and an
+// OPT with our size and the client's DO bit so the cache key (which includes DO) stays honest.
+export function buildUpstreamQuery(q: usize, id: i32, caseSeed: u32): i32 {
+  put16(OUT, id);
+  const qf = res(R_FLAGS);
+  store<u8>(OUT + 2, 0x01);
+  store<u8>(OUT + 3, <u8>(qf & 0x10));
+  put16(OUT + 4, 1);
+  put16(OUT + 6, 0);
+  put16(OUT + 8, 0);
+  put16(OUT + 10, 1);
+  // the lowercased name from the key, then the type and class from the query
+  const n = res(R_NAME_LEN);
+  memory.copy(OUT + 12, KEY + KEY_NAME_OFF, <usize>n);
+  if (caseSeed != 0) randomiseCase(OUT + 12, n, caseSeed);
+  const qnameEnd = res(R_QNAME_END);
+  memory.copy(OUT + 12 + <usize>n, q + <usize>qnameEnd, 4);
+  const pos = 12 + n + 4;
+  return appendOpt(OUT, pos, 0, res(R_DO));
+}
+
+function randomiseCase(name: usize, n: i32, seed: u32): void {
+  let s = seed;
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const c = <i32>load<u8>(name + i);
+    if (<u32>(c - 97) < 26) {
+      s ^= s << 13; s ^= s >> 17; s ^= s << 5; // xorshift32
+      if (s & 1) store<u8>(name + i, <u8>(c & ~0x20));
+    }
+  }
+}
+
+export function upstreamQueryId(): i32 { return be16(OUT); }

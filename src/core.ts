@@ -1,0 +1,198 @@
+// Typed facade over the wasm packet core. Nothing else touches wasm memory. One Uint8Array view and
+// one Int32Array view are made after init (the only time memory grows) and reused for every packet.
+
+export const Status = { HIT: 1, ERROR: 2, BLOCKED: 3, ANY: 4, MISS: 5, STALE: 6, HEALTH: 7, DROP: 8 } as const;
+export const R = {
+  STATUS: 0, ID: 1, FLAGS: 2, QNAME_END: 3, QEND: 4, QTYPE: 5, QCLASS: 6, EDNS: 7, UDP: 8, DO: 9,
+  EDNS_VERSION: 10, NAME_LEN: 11, LABELS: 12, QOK: 13, ERROR: 14, ZONE: 15, KEY_LEN: 16, HASH: 17,
+  PREFETCH: 18, TTL: 19, RCODE: 20, TC: 21, CACHEABLE: 22, NEGATIVE: 23, PREP_LEN: 24, PREP_RRS: 25,
+  PREP_QEND: 26, OUT_LEN: 27, RULE: 28, AGE: 29, ANCOUNT: 30,
+} as const;
+export const Rcode = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+export const RuleAction = { NXDOMAIN: 1, HEALTH: 2 } as const;
+export const ANY_ZONE = 255;
+export const Prepared = { OK: 0, RCODE_ONLY: 1 } as const;
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  init(maxBytes: number): number;
+  resPtr(): number; inPtr(): number; auxPtr(): number; outPtr(): number; keyPtr(): number;
+  configure(staleTtl: number, prefetchHits: number, blockedTtl: number, maxUdp: number): void;
+  handle(len: number, now: number, set: number, tcp: number): number;
+  upstreamQuery(id: number, caseSeed: number): number;
+  prepare(rlen: number, qlen: number, exactCase: number, capTtl: number, negTtl: number): number;
+  storePrepared(qlen: number, now: number, set: number, zone: number, staleWindow: number): number;
+  answerPrepared(qlen: number, tcp: number): number;
+  answerError(qlen: number, rcode: number): number;
+  answerHealth(qlen: number, addrLen: number): number;
+  zonesReset(): void;
+  addZone(set: number, n: number): number;
+  addRule(set: number, zone: number, action: number, minLabels: number, exact: number, n: number): number;
+  cacheFlush(): number;
+  flushName(n: number, set: number, qtype: number): number;
+  flushSuffix(n: number, set: number): number;
+  cacheFlushZone(zone: number): number;
+  cacheCount(): number; cacheNegativeCount(): number; cacheBytes(): number;
+  cacheEvictions(): number; cacheHits(): number; cacheMisses(): number;
+  peek(len: number, now: number, set: number): number;
+}
+
+/** Encodes a presentation name ("Cluster.Local", "." ) as a lowercased wire name. */
+export function encodeName(name: string): Uint8Array {
+  const trimmed = name.endsWith(".") ? name.slice(0, -1) : name;
+  const labels = trimmed === "" ? [] : trimmed.toLowerCase().split(".");
+  const out: number[] = [];
+  for (const l of labels) {
+    if (l.length === 0 || l.length > 63) throw new Error(`invalid DNS name: ${JSON.stringify(name)}`);
+    out.push(l.length);
+    for (let i = 0; i < l.length; i++) {
+      const c = l.charCodeAt(i);
+      if (c > 127) throw new Error(`invalid DNS name: ${JSON.stringify(name)}`);
+      out.push(c);
+    }
+  }
+  out.push(0);
+  if (out.length > 255) throw new Error(`DNS name too long: ${JSON.stringify(name)}`);
+  return Uint8Array.from(out);
+}
+
+export class Core {
+  readonly x: Exports;
+  readonly mem: Uint8Array;
+  readonly res: Int32Array;
+  readonly IN: number;
+  readonly AUX: number;
+  readonly OUT: number;
+  private readonly outViews: Uint8Array[] = [];
+
+  static async load(wasm: Uint8Array, maxBytes: number): Promise<Core> {
+    const { instance } = await WebAssembly.instantiate(wasm, {
+      env: { abort() { throw new Error("wasm core abort"); } },
+    });
+    return new Core(instance.exports as unknown as Exports, maxBytes);
+  }
+
+  private constructor(x: Exports, maxBytes: number) {
+    this.x = x;
+    if (x.init(maxBytes) !== 0) throw new Error(`cache.maxBytes ${maxBytes} is too small or memory could not grow`);
+    // memory never grows after init: these views stay valid
+    this.mem = new Uint8Array(x.memory.buffer);
+    this.res = new Int32Array(x.memory.buffer, x.resPtr(), 64);
+    this.IN = x.inPtr();
+    this.AUX = x.auxPtr();
+    this.OUT = x.outPtr();
+  }
+
+  /** A reusable view of the first n bytes of OUT (valid until the next core call). */
+  out(n: number): Uint8Array {
+    let v = this.outViews[n];
+    if (v === undefined) v = this.outViews[n] = this.mem.subarray(this.OUT, this.OUT + n);
+    return v;
+  }
+  /** A fresh copy of the first n bytes of OUT. */
+  copyOut(n: number): Uint8Array { return this.mem.slice(this.OUT, this.OUT + n); }
+  /** OUT preceded by its 2-octet TCP length, as one view (the two octets before OUT are slack). */
+  framedOut(n: number): Uint8Array {
+    this.mem[this.OUT - 2] = n >> 8;
+    this.mem[this.OUT - 1] = n & 0xff;
+    return this.mem.subarray(this.OUT - 2, this.OUT + n);
+  }
+
+  handle(msg: Uint8Array, now: number, set: number, tcp: boolean): number {
+    if (msg.length > 65535) return 0;
+    this.mem.set(msg, this.IN);
+    return this.x.handle(msg.length, now, set, tcp ? 1 : 0);
+  }
+
+  configure(staleTtl: number, prefetchHits: number, blockedTtl: number, maxUdp: number): void {
+    this.x.configure(staleTtl, prefetchHits, blockedTtl, maxUdp);
+  }
+
+  /** The key of the last handled query as a string (miss path only: coalescing map key). */
+  keyString(): string {
+    const p = this.x.keyPtr();
+    const n = this.res[R.KEY_LEN];
+    let s = "";
+    for (let i = 0; i < n; i++) s += String.fromCharCode(this.mem[p + i]);
+    return s;
+  }
+
+  upstreamQuery(id: number, caseSeed: number): Uint8Array {
+    const n = this.x.upstreamQuery(id, caseSeed);
+    return this.copyOut(n);
+  }
+
+  /** Matches reply against the query we sent; fills PREP. Returns Prepared.* or a negative code. */
+  prepare(reply: Uint8Array, sent: Uint8Array, exactCase: boolean, capTtl: number, negTtl: number): number {
+    if (reply.length > 65535 || sent.length > 65535) return -1;
+    this.mem.set(reply, this.IN);
+    this.mem.set(sent, this.AUX);
+    return this.x.prepare(reply.length, sent.length, exactCase ? 1 : 0, capTtl, negTtl);
+  }
+
+  /** After prepare(): caches the reply (under the key of `sent`, which must still be in AUX). */
+  storePrepared(sentLen: number, now: number, set: number, zone: number, staleWindow: number): boolean {
+    return this.x.storePrepared(sentLen, now, set, zone, staleWindow) === 0;
+  }
+
+  /** After prepare(): the answer for one client's query, in OUT; returns its length. */
+  answerPrepared(clientQuery: Uint8Array, tcp: boolean): number {
+    this.mem.set(clientQuery, this.IN);
+    return this.x.answerPrepared(clientQuery.length, tcp ? 1 : 0);
+  }
+
+  answerError(clientQuery: Uint8Array, rcode: number): number {
+    this.mem.set(clientQuery, this.IN);
+    return this.x.answerError(clientQuery.length, rcode);
+  }
+
+  answerHealth(clientQuery: Uint8Array, addr: Uint8Array): number {
+    this.mem.set(clientQuery, this.IN);
+    this.mem.set(addr, this.AUX);
+    return this.x.answerHealth(clientQuery.length, addr.length);
+  }
+
+  resetZones(): void { this.x.zonesReset(); }
+  addZone(set: number, name: string): number {
+    const w = encodeName(name);
+    this.mem.set(w, this.IN);
+    const i = this.x.addZone(set, w.length);
+    if (i < 0) throw new Error("too many zones");
+    return i;
+  }
+  addRule(set: number, zone: number, action: number, name: string, minLabels: number, exact: boolean): void {
+    const w = encodeName(name);
+    this.mem.set(w, this.IN);
+    if (this.x.addRule(set, zone, action, minLabels, exact ? 1 : 0, w.length) < 0) throw new Error("too many name rules");
+  }
+
+  flushAll(): number { return this.x.cacheFlush(); }
+  flushName(name: string, set = -1, qtype = -1): number {
+    const w = encodeName(name);
+    this.mem.set(w, this.IN);
+    return this.x.flushName(w.length, set, qtype);
+  }
+  flushZone(name: string, set = -1): number {
+    const w = encodeName(name);
+    this.mem.set(w, this.IN);
+    return this.x.flushSuffix(w.length, set);
+  }
+  flushZoneIndex(zone: number): number { return this.x.cacheFlushZone(zone); }
+
+  stats() {
+    return {
+      entries: this.x.cacheCount(),
+      negativeEntries: this.x.cacheNegativeCount(),
+      bytes: this.x.cacheBytes(),
+      evictions: this.x.cacheEvictions() >>> 0,
+      hits: this.x.cacheHits() >>> 0,
+      misses: this.x.cacheMisses() >>> 0,
+    };
+  }
+
+  /** Remaining TTL of the cached answer for msg, or -1 (tests and tools). */
+  peek(msg: Uint8Array, now: number, set: number): number {
+    this.mem.set(msg, this.IN);
+    return this.x.peek(msg.length, now, set);
+  }
+}

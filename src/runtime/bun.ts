@@ -1,0 +1,93 @@
+// Runtime adapter for Bun.
+import { renameSync, writeFileSync, readFileSync, openSync, fsyncSync, closeSync } from "node:fs";
+import wasmPath from "../../build/core.wasm" with { type: "file" };
+import type { Runtime, UdpSocket, UdpDataHandler, TcpConn, TcpHandlers, TcpServer, HttpServer } from "./types";
+
+declare const Bun: any;
+
+class BunTcpConn<S> implements TcpConn<S> {
+  constructor(readonly sock: any, public state: S) {}
+  get remoteAddress(): string { return this.sock.remoteAddress; }
+  get remotePort(): number { return this.sock.remotePort ?? 0; }
+  write(data: Uint8Array): number { return this.sock.write(data); }
+  end(): void { this.sock.end(); }
+}
+
+function socketHandlers<S>(handlers: TcpHandlers<S>, initial: () => S) {
+  return {
+    open(sock: any) {
+      sock.data = new BunTcpConn<S>(sock, initial());
+      handlers.open(sock.data);
+    },
+    data(sock: any, chunk: Uint8Array) { handlers.data(sock.data, chunk); },
+    drain(sock: any) { handlers.drain(sock.data); },
+    close(sock: any, err?: Error) { if (sock.data) handlers.close(sock.data, err); },
+    error(sock: any, err: Error) { if (sock.data) handlers.close(sock.data, err); },
+    connectError(_sock: any, _err: Error) {},
+  };
+}
+
+export const bunRuntime: Runtime = {
+  name: "bun",
+  version: typeof Bun !== "undefined" ? Bun.version : "",
+
+  async bindUdp(hostname: string, port: number, onData: UdpDataHandler): Promise<UdpSocket> {
+    let wrapped: UdpSocket;
+    const sock = await Bun.udpSocket({
+      hostname,
+      port,
+      socket: {
+        data(_s: any, buf: Uint8Array, rport: number, raddr: string) { onData(wrapped, buf, rport, raddr); },
+      },
+    });
+    wrapped = {
+      get port() { return sock.port; },
+      get hostname() { return sock.hostname; },
+      send: (data, p, a) => sock.send(data, p, a),
+      sendMany: (packets) => sock.sendMany(packets),
+      close: () => sock.close(),
+    };
+    return wrapped;
+  },
+
+  listenTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>): TcpServer {
+    const server = Bun.listen({ hostname, port, socket: socketHandlers(handlers, () => undefined as S) });
+    return { get port() { return server.port; }, stop: () => server.stop(true) };
+  },
+
+  connectTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, state: S): Promise<TcpConn<S>> {
+    return new Promise((resolve, reject) => {
+      const h = socketHandlers(handlers, () => state);
+      Bun.connect({
+        hostname,
+        port,
+        socket: {
+          ...h,
+          open(sock: any) { h.open(sock); resolve(sock.data); },
+          connectError(_sock: any, err: Error) { reject(err); },
+        },
+      }).catch(reject);
+    });
+  },
+
+  serveHttp(hostname: string, port: number, fetch): HttpServer {
+    const server = Bun.serve({ hostname, port, fetch, development: false });
+    return { get port() { return server.port; }, stop: () => server.stop(true) };
+  },
+
+  readTextFile: (path) => readFileSync(path, "utf8"),
+  readFile: (path) => new Uint8Array(readFileSync(path)),
+  writeFileAtomic(path, data) {
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, data, { mode: 0o600 });
+    const fd = openSync(tmp, "r");
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+    renameSync(tmp, path);
+  },
+  onSignal(signal, handler) { process.on(signal, handler); },
+  exit(code: number): never { process.exit(code); },
+  env: (name) => process.env[name],
+  args: () => process.argv.slice(2),
+  async loadCoreWasm() { return new Uint8Array(await Bun.file(wasmPath).arrayBuffer()); },
+  rss: () => process.memoryUsage.rss(),
+};

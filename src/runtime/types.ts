@@ -1,0 +1,62 @@
+// The one seam between localdns and its JavaScript runtime. Everything runtime-specific (sockets, HTTP
+// serving, files, signals, process exit, embedded assets) goes through this interface; the Bun and Deno
+// adapters implement it and nothing else in src/ touches Bun.* or Deno.*.
+
+export interface UdpSocket {
+  readonly port: number;
+  readonly hostname: string;
+  /** Sends one datagram; false under backpressure (the datagram is dropped, as UDP allows). */
+  send(data: Uint8Array, port: number, address: string): boolean;
+  /** Sends [data, port, address, data, port, address, ...] in one batch where the runtime can. */
+  sendMany(packets: (Uint8Array | number | string)[]): number;
+  close(): void;
+}
+
+export type UdpDataHandler = (sock: UdpSocket, data: Uint8Array, port: number, address: string) => void;
+
+export interface TcpConn<S = unknown> {
+  /** Per-connection state owned by the caller. */
+  state: S;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Writes as much as the kernel takes now; returns the number of bytes written. */
+  write(data: Uint8Array): number;
+  end(): void;
+}
+
+export interface TcpHandlers<S> {
+  open(conn: TcpConn<S>): void;
+  data(conn: TcpConn<S>, chunk: Uint8Array): void;
+  drain(conn: TcpConn<S>): void;
+  close(conn: TcpConn<S>, error?: Error): void;
+}
+
+export interface TcpServer {
+  readonly port: number;
+  stop(): void;
+}
+
+export interface HttpServer {
+  readonly port: number;
+  stop(): Promise<void> | void;
+}
+
+export interface Runtime {
+  readonly name: string;
+  readonly version: string;
+  bindUdp(hostname: string, port: number, onData: UdpDataHandler): Promise<UdpSocket>;
+  listenTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>): TcpServer;
+  connectTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, state: S): Promise<TcpConn<S>>;
+  serveHttp(hostname: string, port: number, fetch: (req: Request) => Response | Promise<Response>): HttpServer;
+  readTextFile(path: string): string;
+  writeFileAtomic(path: string, data: Uint8Array): void;
+  readFile(path: string): Uint8Array;
+  onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () => void): void;
+  exit(code: number): never;
+  env(name: string): string | undefined;
+  args(): string[];
+  /** The compiled packet core, embedded in the single binary. */
+  loadCoreWasm(): Promise<Uint8Array>;
+  /** Resident set size of this process in bytes. */
+  rss(): number;
+}
