@@ -29,7 +29,7 @@ export function render(q: usize, m: usize, nrr: i32, meta: usize, qend: i32, age
   const qf = res(R_FLAGS);
   const doBit = res(R_DO);
   put16(OUT, res(R_ID));
-  let f2 = (load<u8>(m + 2) & 0x04) | ((qf >> 8) & 0x01); // AA from the source, RD from the query
+  let f2 = (qf >> 8) & 0x01; // RD from the query; never AA: this answer comes from a cache
   if (k < an + ns) f2 |= 0x02; // TC: part of the answer or authority did not fit
   store<u8>(OUT + 2, <u8>(0x80 | f2));
   let f3 = 0x80 | (qf & 0x10) | (load<u8>(m + 3) & 0x0f); // RA, CD from the query, rcode

@@ -1,0 +1,46 @@
+// The build: AssemblyScript → build/core.wasm, then one self-contained executable dist/localdns
+// (bun build --compile, the wasm embedded). `--if-needed` skips steps whose outputs are newer than
+// their sources.
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync, readdirSync, mkdirSync, readFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+
+const root = join(dirname(new URL(import.meta.url).pathname), "..");
+const ifNeeded = process.argv.includes("--if-needed");
+const wasm = join(root, "build/core.wasm");
+const exe = join(root, "dist/localdns");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+const mtime = (p: string) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) {
+    console.error(`build: ${cmd} ${args.join(" ")} failed (${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+}
+
+const bin = (name: string) => join(root, "node_modules/.bin", name);
+
+if (!ifNeeded || mtime(wasm) < newest(join(root, "assembly"))) {
+  run(bin("asc"), ["assembly/index.ts", "-O3", "--runtime", "stub", "--noAssert", "--initialMemory", "4", "-o", "build/core.wasm"]);
+  console.error("build: build/core.wasm");
+}
+if (!ifNeeded || mtime(exe) < Math.max(mtime(wasm), newest(join(root, "src")), mtime(join(root, "package.json")))) {
+  mkdirSync(join(root, "dist"), { recursive: true });
+  run(process.execPath, [
+    "build", "--compile", "--minify-syntax", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+    `--define`, `LOCALDNS_VERSION=${JSON.stringify(pkg.version)}`,
+    "src/main.ts", "--outfile", "dist/localdns",
+  ]);
+  console.error("build: dist/localdns");
+}

@@ -1,0 +1,54 @@
+// Command-line parsing: subcommands, their flags, and usage text. No runtime access here.
+
+export const USAGE = `localdns — node-local DNS cache and forwarder
+
+Usage:
+  localdns run [--config FILE]        run in the foreground (config also from $LOCALDNS_CONFIG;
+                                      without either, an embedded loopback default is used)
+  localdns validate --config FILE     check a config file; exit 1 listing every problem
+  localdns --version                  print the version
+  localdns --help                     this text; "localdns COMMAND --help" for one command
+`;
+
+export const COMMAND_USAGE: Record<string, string> = {
+  run: `Usage: localdns run [--config FILE]
+
+Runs localdns in the foreground until SIGTERM or SIGINT (SIGHUP reloads the config).
+  --config FILE   the JSON config (default: $LOCALDNS_CONFIG, else an embedded default that listens
+                  on 127.0.0.1:5553 (vnet) and 127.0.0.1:5554 (kube) and forwards to /etc/resolv.conf)
+`,
+  validate: `Usage: localdns validate --config FILE
+
+Validates a config file as "run" would load it. Prints "ok" and exits 0, or lists every problem with
+its JSON path and exits 1.
+  --config FILE   the JSON config (default: $LOCALDNS_CONFIG)
+`,
+};
+
+export type Parsed =
+  | { kind: "help"; text: string }
+  | { kind: "version" }
+  | { kind: "error"; message: string; usage: string }
+  | { kind: "run" | "validate"; config: string | null };
+
+export function parseArgs(argv: string[]): Parsed {
+  if (argv.length === 0) return { kind: "help", text: USAGE };
+  const [cmd, ...rest] = argv;
+  if (cmd === "--help" || cmd === "-h" || cmd === "help") return { kind: "help", text: USAGE };
+  if (cmd === "--version" || cmd === "-V" || cmd === "version") return { kind: "version" };
+  if (cmd !== "run" && cmd !== "validate") return { kind: "error", message: `unknown command or flag: ${cmd}`, usage: USAGE };
+  let config: string | null = null;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a === "--help" || a === "-h") return { kind: "help", text: COMMAND_USAGE[cmd] };
+    if (a === "--config" || a === "-c") {
+      const v = rest[++i];
+      if (v === undefined || v.startsWith("-")) return { kind: "error", message: "--config needs a file path", usage: COMMAND_USAGE[cmd] };
+      config = v;
+      continue;
+    }
+    if (a.startsWith("--config=")) { config = a.slice(9); continue; }
+    return { kind: "error", message: `unknown flag for ${cmd}: ${a}`, usage: COMMAND_USAGE[cmd] };
+  }
+  return { kind: cmd, config };
+}

@@ -1,0 +1,230 @@
+// Turns a validated config file into the effective configuration: AKS defaults filled in, the
+// original's cross-field rules checked, endpoints parsed and resolv.conf upstreams read.
+import { checkConfigFile, type ConfigFileT, type ZoneOverrideT } from "./schema";
+import { parseEndpoint, formatEndpoint, type Endpoint } from "./endpoint";
+import { parseResolvConf } from "./resolv";
+
+export type ListenerSet = "vnetDNS" | "kubeDNS";
+export const LISTENER_SETS: ListenerSet[] = ["vnetDNS", "kubeDNS"];
+export type Destination = "ClusterCoreDNS" | "VnetDNS";
+
+export interface ZoneSettings {
+  zone: string; // "." or "cluster.local" (lowercase, no trailing dot)
+  queryLogging: "Error" | "Log";
+  protocol: "PreferUDP" | "ForceTCP";
+  forwardDestination: Destination;
+  forwardPolicy: "Sequential" | "RoundRobin" | "Random";
+  maxConcurrent: number;
+  cacheDurationInSeconds: number;
+  serveStaleDurationInSeconds: number;
+  serveStale: "Immediate" | "Verify" | "Disable";
+  healthCheck: boolean;
+  failfastAllUnhealthyUpstreams: boolean;
+  nxdomainRules: { suffix: string; minLabels: number }[];
+}
+
+export interface EffectiveConfig {
+  mode: "Required" | "Preferred" | "Disabled";
+  listeners: Record<ListenerSet, Endpoint[]>;
+  upstreams: Record<Destination, Endpoint[]>;
+  upstreamSources: Record<Destination, string>; // "list" or the resolv.conf path used
+  zones: Record<ListenerSet, ZoneSettings[]>;
+  admin: { listen: Endpoint | null; metricsListen: Endpoint | null; allowNonLoopback: boolean; token: string | null; readyOnListeners: boolean };
+  cache: { maxBytes: number; prefetch: boolean; staleAnswerTtl: number; negativeTtlWithoutSoa: number; snapshotPath: string | null; hostsFile: string | null };
+  forward: { attemptTimeoutMs: number; deadlineMs: number; maxFails: number; healthCheckIntervalMs: number; tcpIdleTimeoutMs: number; randomizeCase: boolean };
+  server: { maxUdpSize: number; tcpIdleTimeoutMs: number; maxTcpConnections: number; shutdownGraceMs: number };
+}
+
+export const DEFAULT_NXDOMAIN_RULES = [
+  { suffix: "reddog.microsoft.com", minLabels: 1 },
+  { suffix: "internal.cloudapp.net", minLabels: 4 },
+];
+export const DEFAULT_VNET_RESOLV = ["/run/systemd/resolve/resolv.conf", "/etc/resolv.conf"];
+
+export function normaliseZone(name: string): string | null {
+  const n = name.trim().toLowerCase().replace(/\.$/, "");
+  if (n === "") return ".";
+  if (n.length > 253) return null;
+  for (const l of n.split(".")) if (!/^[a-z0-9_*-]([a-z0-9_-]{0,62})?$/.test(l) || l.length > 63) return null;
+  return n;
+}
+
+function zoneDefaults(set: ListenerSet, zone: string, o: ZoneOverrideT): ZoneSettings {
+  const isCluster = zone === "cluster.local";
+  return {
+    zone,
+    queryLogging: o.queryLogging ?? "Error",
+    protocol: o.protocol ?? (isCluster ? "ForceTCP" : "PreferUDP"),
+    forwardDestination: o.forwardDestination ?? (isCluster || set === "kubeDNS" ? "ClusterCoreDNS" : "VnetDNS"),
+    forwardPolicy: o.forwardPolicy ?? "Sequential",
+    maxConcurrent: o.maxConcurrent ?? 1000,
+    cacheDurationInSeconds: o.cacheDurationInSeconds ?? 3600,
+    serveStaleDurationInSeconds: o.serveStaleDurationInSeconds ?? 3600,
+    serveStale: o.serveStale === "Disabled" ? "Disable" : (o.serveStale ?? "Immediate"),
+    healthCheck: o.healthCheck ?? true,
+    failfastAllUnhealthyUpstreams: o.failfastAllUnhealthyUpstreams ?? false,
+    nxdomainRules: o.nxdomainRules?.map((r) => ({ suffix: r.suffix, minLabels: r.minLabels ?? 1 })) ?? (zone === "." ? DEFAULT_NXDOMAIN_RULES : []),
+  };
+}
+
+export interface FileReader { (path: string): string }
+
+export type BuildResult = { ok: true; config: EffectiveConfig; warnings: string[] } | { ok: false; errors: string[] };
+
+/** Parses, validates and completes a config. `readFile` reads resolv.conf files (throws if absent). */
+export function buildConfig(json: unknown, readFile: FileReader): BuildResult {
+  const checked = checkConfigFile(json);
+  if (!checked.ok) return { ok: false, errors: checked.errors };
+  const f: ConfigFileT = checked.value;
+  const errors: string[] = [];
+  const warnings: string[] = [];
+
+  // listeners
+  const listeners = {} as Record<ListenerSet, Endpoint[]>;
+  const defaultListeners: Record<ListenerSet, string[]> = { vnetDNS: ["169.254.10.10:53"], kubeDNS: ["169.254.10.11:53"] };
+  for (const set of LISTENER_SETS) {
+    const list = f.listeners?.[set] ?? defaultListeners[set];
+    listeners[set] = [];
+    list.forEach((text, i) => {
+      const e = parseEndpoint(text, 53);
+      if (typeof e === "string") errors.push(`listeners.${set}[${i}]: ${e}`);
+      else listeners[set].push(e);
+    });
+  }
+  const all = [...listeners.vnetDNS, ...listeners.kubeDNS].map(formatEndpoint);
+  const dup = all.find((a, i) => all.indexOf(a) !== i);
+  if (dup) errors.push(`listeners: ${dup} is listed twice`);
+  if (all.length === 0) errors.push("listeners: at least one listener address is required");
+
+  // zones
+  const zones = {} as Record<ListenerSet, ZoneSettings[]>;
+  for (const set of LISTENER_SETS) {
+    const key = set === "vnetDNS" ? "vnetDNSOverrides" : "kubeDNSOverrides";
+    const given = f[key] ?? {};
+    const list: ZoneSettings[] = [];
+    for (const [name, o] of Object.entries(given)) {
+      const z = normaliseZone(name);
+      if (z === null) { errors.push(`${key}[${JSON.stringify(name)}]: not a valid zone name`); continue; }
+      if (list.some((x) => x.zone === z)) { errors.push(`${key}[${JSON.stringify(name)}]: zone ${z} is given twice`); continue; }
+      const s = zoneDefaults(set, z, o);
+      const where = `${key}[${JSON.stringify(name)}]`;
+      if (set === "vnetDNS" && z === "." && s.forwardDestination === "ClusterCoreDNS")
+        errors.push(`${where}.forwardDestination: the "." zone of vnetDNSOverrides may not forward to ClusterCoreDNS`);
+      if (z === "cluster.local" && s.forwardDestination === "VnetDNS")
+        errors.push(`${where}.forwardDestination: cluster.local may not forward to VnetDNS`);
+      if (s.protocol === "ForceTCP" && s.serveStale === "Verify")
+        errors.push(`${where}.serveStale: Verify may not be combined with protocol ForceTCP`);
+      s.nxdomainRules.forEach((r, i) => {
+        if (normaliseZone(r.suffix) === null) errors.push(`${where}.nxdomainRules[${i}].suffix: not a valid DNS name`);
+      });
+      list.push(s);
+    }
+    for (const z of [".", "cluster.local"]) if (!list.some((x) => x.zone === z)) list.push(zoneDefaults(set, z, {}));
+    zones[set] = list;
+  }
+
+  // upstreams
+  const upstreams = {} as Record<Destination, Endpoint[]>;
+  const upstreamSources = {} as Record<Destination, string>;
+  const listenerEndpoints = [...listeners.vnetDNS, ...listeners.kubeDNS];
+  for (const dest of ["ClusterCoreDNS", "VnetDNS"] as Destination[]) {
+    const given = f.upstreams?.[dest];
+    const where = `upstreams.${dest}`;
+    if (Array.isArray(given)) {
+      upstreams[dest] = [];
+      upstreamSources[dest] = "list";
+      given.forEach((text, i) => {
+        const e = parseEndpoint(text, 53);
+        if (typeof e === "string") errors.push(`${where}[${i}]: ${e}`);
+        else if (listenerEndpoints.some((l) => l.host === e.host && l.port === e.port)) errors.push(`${where}[${i}]: ${text} is one of our own listeners`);
+        else upstreams[dest].push(e);
+      });
+    } else {
+      const paths = typeof given === "string" ? [given] : dest === "VnetDNS" ? DEFAULT_VNET_RESOLV : [];
+      if (paths.length === 0) {
+        upstreams[dest] = [{ host: "10.0.0.10", port: 53, family: 4 }]; // the AKS default cluster DNS service IP
+        upstreamSources[dest] = "default";
+        continue;
+      }
+      let found = false;
+      for (const p of paths) {
+        let text: string;
+        try { text = readFile(p); } catch { continue; }
+        const list = parseResolvConf(text, listenerEndpoints);
+        if (list.length === 0) { warnings.push(`${where}: ${p} has no usable nameserver lines`); continue; }
+        upstreams[dest] = list;
+        upstreamSources[dest] = p;
+        found = true;
+        break;
+      }
+      if (!found) errors.push(`${where}: no usable nameserver in ${paths.join(" or ")}`);
+    }
+  }
+
+  // admin
+  const adminListen = f.admin?.listen === undefined ? "127.0.0.1:8181" : f.admin.listen;
+  const metricsListen = f.admin?.metricsListen ?? null;
+  const allowNonLoopback = f.admin?.allowNonLoopback ?? false;
+  const admin = { listen: null as Endpoint | null, metricsListen: null as Endpoint | null, allowNonLoopback, token: f.admin?.token ?? null, readyOnListeners: f.admin?.readyOnListeners ?? false };
+  for (const [k, text] of [["listen", adminListen], ["metricsListen", metricsListen]] as const) {
+    if (text === null) continue;
+    const e = parseEndpoint(text, null);
+    if (typeof e === "string") { errors.push(`admin.${k}: ${e}`); continue; }
+    const loopback = e.family === 4 ? e.host.startsWith("127.") : e.host === "::1";
+    if (!loopback && !allowNonLoopback) errors.push(`admin.${k}: ${text} is not a loopback address; set admin.allowNonLoopback (and admin.token) to expose it`);
+    admin[k] = e;
+  }
+
+  const c = f.cache ?? {};
+  const fw = f.forward ?? {};
+  const sv = f.server ?? {};
+  const config: EffectiveConfig = {
+    mode: f.mode ?? "Preferred",
+    listeners,
+    upstreams,
+    upstreamSources,
+    zones,
+    admin,
+    cache: {
+      maxBytes: c.maxBytes ?? 64 * 1024 * 1024,
+      prefetch: c.prefetch ?? true,
+      staleAnswerTtl: c.staleAnswerTtl ?? 30,
+      negativeTtlWithoutSoa: c.negativeTtlWithoutSoa ?? 5,
+      snapshotPath: c.snapshotPath === undefined ? "/var/lib/localdns/cache.snapshot" : c.snapshotPath,
+      hostsFile: c.hostsFile ?? null,
+    },
+    forward: {
+      attemptTimeoutMs: fw.attemptTimeoutMs ?? 1000,
+      deadlineMs: fw.deadlineMs ?? 1800,
+      maxFails: fw.maxFails ?? 2,
+      healthCheckIntervalMs: fw.healthCheckIntervalMs ?? 500,
+      tcpIdleTimeoutMs: fw.tcpIdleTimeoutMs ?? 10000,
+      randomizeCase: fw.randomizeCase ?? false,
+    },
+    server: {
+      maxUdpSize: sv.maxUdpSize ?? 1232,
+      tcpIdleTimeoutMs: sv.tcpIdleTimeoutMs ?? 10000,
+      maxTcpConnections: sv.maxTcpConnections ?? 1000,
+      shutdownGraceMs: sv.shutdownGraceMs ?? 2000,
+    },
+  };
+  if (errors.length) return { ok: false, errors };
+  return { ok: true, config, warnings };
+}
+
+/** Reads and builds a config file; JSON syntax errors are reported like validation errors. */
+export function loadConfigText(text: string, readFile: FileReader): BuildResult {
+  let json: unknown;
+  try { json = JSON.parse(text); } catch (e) { return { ok: false, errors: [`(file): not valid JSON: ${(e as Error).message}`] }; }
+  return buildConfig(json, readFile);
+}
+
+/** The configuration `npm start` runs with when no file is given: loopback high ports, no root needed,
+ * upstreams from /etc/resolv.conf. */
+export const EMBEDDED_DEFAULT = {
+  mode: "Preferred",
+  listeners: { vnetDNS: ["127.0.0.1:5553"], kubeDNS: ["127.0.0.1:5554"] },
+  upstreams: { ClusterCoreDNS: "/etc/resolv.conf", VnetDNS: "/etc/resolv.conf" },
+  admin: { listen: "127.0.0.1:8181" },
+  cache: { snapshotPath: null },
+};

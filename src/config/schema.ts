@@ -1,0 +1,111 @@
+// The config file schema (valibot, strict: unknown keys are errors). A plain AKS localdnsconfig.json
+// (mode, vnetDNSOverrides, kubeDNSOverrides) is valid as it is; our own keys sit beside it.
+import * as v from "valibot";
+
+const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const endpointList = v.pipe(v.array(v.string()), v.minLength(1));
+
+export const NxdomainRule = v.strictObject({
+  /** Names under this suffix are answered NXDOMAIN locally... */
+  suffix: v.pipe(v.string(), v.minLength(1)),
+  /** ...when at least this many labels stand before the suffix. */
+  minLabels: v.optional(int(1, 127), 1),
+});
+
+export const ZoneOverride = v.strictObject({
+  queryLogging: v.optional(v.picklist(["Error", "Log"])),
+  protocol: v.optional(v.picklist(["PreferUDP", "ForceTCP"])),
+  forwardDestination: v.optional(v.picklist(["ClusterCoreDNS", "VnetDNS"])),
+  forwardPolicy: v.optional(v.picklist(["Sequential", "RoundRobin", "Random"])),
+  maxConcurrent: v.optional(int(1, 1_000_000)),
+  cacheDurationInSeconds: v.optional(int(0, 604800)),
+  serveStaleDurationInSeconds: v.optional(int(0, 604800)),
+  serveStale: v.optional(v.picklist(["Immediate", "Verify", "Disable", "Disabled"])),
+  // undocumented fields of the original, honoured
+  healthCheck: v.optional(v.boolean()),
+  failfastAllUnhealthyUpstreams: v.optional(v.boolean()),
+  // ours
+  nxdomainRules: v.optional(v.array(NxdomainRule)),
+});
+
+const Overrides = v.record(v.string(), ZoneOverride);
+
+export const ConfigFile = v.strictObject({
+  mode: v.optional(v.picklist(["Required", "Preferred", "Disabled"])),
+  vnetDNSOverrides: v.optional(Overrides),
+  kubeDNSOverrides: v.optional(Overrides),
+  listeners: v.optional(
+    v.strictObject({ vnetDNS: v.optional(v.array(v.string())), kubeDNS: v.optional(v.array(v.string())) }),
+  ),
+  upstreams: v.optional(
+    v.strictObject({
+      ClusterCoreDNS: v.optional(v.union([endpointList, v.pipe(v.string(), v.minLength(1))])),
+      VnetDNS: v.optional(v.union([endpointList, v.pipe(v.string(), v.minLength(1))])),
+    }),
+  ),
+  admin: v.optional(
+    v.strictObject({
+      listen: v.optional(v.nullable(v.string())),
+      metricsListen: v.optional(v.nullable(v.string())),
+      allowNonLoopback: v.optional(v.boolean()),
+      token: v.optional(v.pipe(v.string(), v.minLength(16))),
+      readyOnListeners: v.optional(v.boolean()),
+    }),
+  ),
+  cache: v.optional(
+    v.strictObject({
+      maxBytes: v.optional(int(1 << 20, 2 ** 31 - 1)),
+      prefetch: v.optional(v.boolean()),
+      staleAnswerTtl: v.optional(int(1, 30)),
+      negativeTtlWithoutSoa: v.optional(int(0, 3600)),
+      snapshotPath: v.optional(v.nullable(v.string())),
+      hostsFile: v.optional(v.nullable(v.string())),
+    }),
+  ),
+  forward: v.optional(
+    v.strictObject({
+      attemptTimeoutMs: v.optional(int(50, 10000)),
+      deadlineMs: v.optional(int(100, 10000)),
+      maxFails: v.optional(int(1, 100)),
+      healthCheckIntervalMs: v.optional(int(50, 60000)),
+      tcpIdleTimeoutMs: v.optional(int(100, 600000)),
+      randomizeCase: v.optional(v.boolean()),
+    }),
+  ),
+  server: v.optional(
+    v.strictObject({
+      maxUdpSize: v.optional(int(512, 4096)),
+      tcpIdleTimeoutMs: v.optional(int(100, 600000)),
+      maxTcpConnections: v.optional(int(1, 1_000_000)),
+      shutdownGraceMs: v.optional(int(0, 60000)),
+    }),
+  ),
+});
+
+export type ConfigFileT = v.InferOutput<typeof ConfigFile>;
+export type ZoneOverrideT = v.InferOutput<typeof ZoneOverride>;
+
+function pathText(path: readonly { key: unknown }[] | undefined): string {
+  if (!path || path.length === 0) return "(top level)";
+  let s = "";
+  for (const p of path) {
+    const k = p.key;
+    if (typeof k === "number") s += `[${k}]`;
+    else if (typeof k === "string" && /^[A-Za-z_$][\w$]*$/.test(k)) s += s === "" ? k : `.${k}`;
+    else s += `[${JSON.stringify(k)}]`;
+  }
+  return s;
+}
+
+/** Validates parsed JSON; returns the typed value or every problem as "path: message". */
+export function checkConfigFile(json: unknown): { ok: true; value: ConfigFileT } | { ok: false; errors: string[] } {
+  const r = v.safeParse(ConfigFile, json, { abortEarly: false });
+  if (r.success) return { ok: true, value: r.output };
+  const errors = r.issues.map((i) => {
+    if (i.type === "strict_object" && i.input !== undefined) {
+      return `${pathText(i.path)}: unknown key`;
+    }
+    return `${pathText(i.path)}: ${i.message}`;
+  });
+  return { ok: false, errors: [...new Set(errors)] };
+}

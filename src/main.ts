@@ -1,0 +1,67 @@
+// Entry point of the single binary: CLI dispatch, config loading, signals.
+import { parseArgs } from "./cli";
+import { VERSION } from "./version";
+import { detectRuntime } from "./runtime/index";
+import type { Runtime } from "./runtime/types";
+import { createLogger } from "./log";
+import { loadConfigText, buildConfig, EMBEDDED_DEFAULT, type BuildResult } from "./config/effective";
+import { Appliance } from "./appliance";
+
+function loadConfig(rt: Runtime, path: string | null): BuildResult {
+  const read = (p: string) => rt.readTextFile(p);
+  if (path === null) return buildConfig(EMBEDDED_DEFAULT, read);
+  let text: string;
+  try { text = read(path); } catch (e) { return { ok: false, errors: [`${path}: cannot read: ${(e as Error).message}`] }; }
+  return loadConfigText(text, read);
+}
+
+async function main(): Promise<number> {
+  const rt = await detectRuntime();
+  const parsed = parseArgs(rt.args());
+  switch (parsed.kind) {
+    case "help": process.stdout.write(parsed.text); return 0;
+    case "version": process.stdout.write(`localdns ${VERSION} (${rt.name} ${rt.version})\n`); return 0;
+    case "error": process.stderr.write(`localdns: ${parsed.message}\n\n${parsed.usage}`); return 2;
+  }
+  const path = parsed.config ?? rt.env("LOCALDNS_CONFIG") ?? null;
+  if (parsed.kind === "validate") {
+    if (path === null) { process.stderr.write("localdns validate: --config FILE (or LOCALDNS_CONFIG) is required\n"); return 2; }
+    const r = loadConfig(rt, path);
+    if (!r.ok) { for (const e of r.errors) process.stderr.write(`${path}: ${e}\n`); return 1; }
+    for (const w of r.warnings) process.stderr.write(`${path}: warning: ${w}\n`);
+    process.stdout.write("ok\n");
+    return 0;
+  }
+  const log = createLogger();
+  const r = loadConfig(rt, path);
+  if (!r.ok) {
+    for (const e of r.errors) log.error("invalid config", { file: path ?? "(embedded default)", problem: e });
+    return 1;
+  }
+  for (const w of r.warnings) log.warn("config warning", { problem: w });
+  if (r.config.mode === "Disabled") { log.info("mode is Disabled: not starting", { file: path }); return 0; }
+  let app: Appliance;
+  try {
+    app = await Appliance.start({ runtime: rt, config: r.config, log, version: VERSION });
+  } catch (e) {
+    log.error("start failed", { error: (e as Error).message });
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info("signal received, shutting down", { signal: sig });
+      app.stop().then(resolve, resolve);
+    };
+    rt.onSignal("SIGTERM", () => stop("SIGTERM"));
+    rt.onSignal("SIGINT", () => stop("SIGINT"));
+  });
+  return 0;
+}
+
+main().then((code) => process.exit(code), (e) => {
+  process.stderr.write(`localdns: fatal: ${(e as Error)?.stack ?? e}\n`);
+  process.exit(1);
+});

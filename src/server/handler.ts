@@ -1,0 +1,298 @@
+// The request flow (CoreDNS's handler role): one wasm call per packet decides; this file only acts on
+// what it decided: send, serve stale, coalesce into an in-flight upstream query, or refuse.
+import { Core, R, Status, Rcode, Prepared } from "../core";
+import type { Clock } from "../clock";
+import type { Logger } from "../log";
+import type { UdpSocket } from "../runtime/types";
+import type { ZoneRuntime } from "./zone-runtime";
+import type { Upstream } from "../upstream/upstream";
+import { Verdict, type ForwardTask } from "../upstream/forwarder";
+import { randomU32 } from "../upstream/ids";
+import { ipBytes } from "../addr";
+import { DataPathStats } from "./stats";
+
+export type Send = (answer: Uint8Array) => void;
+
+interface Waiter {
+  query: Uint8Array;
+  tcp: boolean;
+  send: Send;
+  stale: Uint8Array | null;
+  remote: string;
+  port: number;
+  started: number;
+}
+
+export interface HandlerOptions {
+  negativeTtlWithoutSoa: number;
+  randomizeCase: boolean;
+}
+
+class Inflight implements ForwardTask {
+  readonly waiters: Waiter[] = [];
+  constructor(
+    private readonly h: QueryHandler,
+    readonly key: string,
+    readonly zone: ZoneRuntime,
+    readonly query: Uint8Array,
+    readonly exactCase: boolean,
+  ) {}
+
+  onReply(reply: Uint8Array, via: Upstream, tcp: boolean): Verdict {
+    return this.h.complete(this, reply, via, tcp);
+  }
+
+  onFailure(reason: string): void {
+    this.h.fail(this, reason);
+  }
+}
+
+export class QueryHandler {
+  readonly stats = new DataPathStats();
+  readonly inflight = new Map<string, Inflight>();
+  zones: ZoneRuntime[] = [];
+
+  constructor(
+    readonly core: Core,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly opts: HandlerOptions,
+  ) {}
+
+  /** The UDP data callback for a listener of set `set`: the cache-hit path allocates nothing. */
+  udp(set: number): (sock: UdpSocket, buf: Uint8Array, port: number, addr: string) => void {
+    const core = this.core;
+    const res = core.res;
+    const stats = this.stats;
+    const req = stats.requests[set];
+    return (sock, buf, port, addr) => {
+      req[0]++;
+      const n = core.handle(buf, this.clock.nowSeconds(), set, false);
+      if (n > 0) {
+        sock.send(core.out(n), port, addr);
+        this.answered(set, buf, false, addr, port, n);
+        return;
+      }
+      if (n === 0) { stats.dropped++; return; }
+      this.slow(set, buf, false, (a) => { sock.send(a, port, addr); }, addr, port);
+    };
+  }
+
+  /** One framed TCP message. */
+  tcp(set: number, msg: Uint8Array, send: Send, addr: string, port: number): void {
+    this.stats.requests[set][1]++;
+    const core = this.core;
+    const n = core.handle(msg, this.clock.nowSeconds(), set, true);
+    if (n > 0) {
+      send(core.framedOut(n));
+      this.answered(set, msg, true, addr, port, n);
+      return;
+    }
+    if (n === 0) { this.stats.dropped++; return; }
+    this.slow(set, msg, true, (a) => send(frameCopy(a)), addr, port);
+  }
+
+  // Book-keeping after an answer left OUT: counters, prefetch, query log. Reads RES only.
+  private answered(set: number, query: Uint8Array, tcp: boolean, addr: string, port: number, n: number): void {
+    const res = this.core.res;
+    const status = res[R.STATUS];
+    const stats = this.stats;
+    if (status === Status.HIT) {
+      stats.hits++;
+      stats.rcodes[this.core.mem[this.core.OUT + 3] & 0xf]++;
+      if (res[R.PREFETCH] === 1) this.refresh(set, this.zones[res[R.ZONE]], true);
+    } else {
+      if (status === Status.BLOCKED) stats.blocked++;
+      else if (status === Status.ERROR) stats.errorsAnswered++;
+      stats.rcodes[this.core.mem[this.core.OUT + 3] & 0xf]++;
+    }
+    const zi = res[R.ZONE];
+    if (zi >= 0 && this.zones[zi].logAll) this.logQuery(this.zones[zi], query, tcp, addr, port, this.core.out(n), 0);
+  }
+
+  private slow(set: number, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number): void {
+    const core = this.core;
+    const res = core.res;
+    const status = res[R.STATUS];
+    if (status === Status.HEALTH) {
+      this.stats.health++;
+      const n = core.answerHealth(msg, ipBytes(addr));
+      send(core.out(n));
+      return;
+    }
+    const zone = this.zones[res[R.ZONE]];
+    if (status === Status.STALE) {
+      const staleLen = res[R.OUT_LEN];
+      if (zone.settings.serveStale === "Immediate") {
+        this.stats.staleServed++;
+        send(core.out(staleLen));
+        if (zone.logAll) this.logQuery(zone, msg, tcp, addr, port, core.out(staleLen), 0, true);
+        this.refresh(set, zone, false);
+        return;
+      }
+      const stale = zone.settings.serveStale === "Verify" ? core.copyOut(staleLen) : null;
+      this.miss(set, zone, msg, tcp, send, stale, addr, port);
+      return;
+    }
+    this.stats.misses++;
+    this.miss(set, zone, msg, tcp, send, null, addr, port);
+  }
+
+  private miss(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, stale: Uint8Array | null, addr: string, port: number): void {
+    const core = this.core;
+    const key = core.keyString();
+    const waiter: Waiter = { query: msg.slice(), tcp, send, stale, remote: addr, port, started: performance.now() };
+    const existing = this.inflight.get(key);
+    if (existing) {
+      this.stats.coalesced++;
+      existing.waiters.push(waiter);
+      return;
+    }
+    if (!zone.forwarder.tryAcquire()) {
+      this.stats.refused++;
+      const n = core.answerError(msg, Rcode.REFUSED);
+      send(core.out(n));
+      this.logFailure(zone, waiter, "maxConcurrent reached", Rcode.REFUSED);
+      return;
+    }
+    const inf = this.startInflight(key, zone);
+    inf.waiters.push(waiter);
+    zone.forwarder.forward(inf);
+  }
+
+  // Must run right after handle(): builds the upstream query from the parsed query in the core.
+  private startInflight(key: string, zone: ZoneRuntime): Inflight {
+    const seed = this.opts.randomizeCase ? randomU32() | 1 : 0;
+    const query = this.core.upstreamQuery(0, seed);
+    const inf = new Inflight(this, key, zone, query, seed !== 0);
+    this.inflight.set(key, inf);
+    return inf;
+  }
+
+  /** Background refresh (stale-immediate or prefetch) of the query last handled by the core. */
+  private refresh(_set: number, zone: ZoneRuntime, prefetch: boolean): void {
+    const key = this.core.keyString();
+    if (this.inflight.has(key)) return;
+    if (!zone.forwarder.tryAcquire()) return;
+    if (prefetch) this.stats.prefetches++;
+    zone.forwarder.forward(this.startInflight(key, zone));
+  }
+
+  /** An upstream reply for an in-flight query. Runs prepare → store → answer synchronously. */
+  complete(inf: Inflight, reply: Uint8Array, via: Upstream, tcp: boolean): Verdict {
+    const core = this.core;
+    const res = core.res;
+    const zone = inf.zone;
+    const code = core.prepare(reply, inf.query, inf.exactCase, zone.settings.cacheDurationInSeconds, this.opts.negativeTtlWithoutSoa);
+    if (code < 0) {
+      this.stats.upstreamDrops++;
+      this.log.debug("upstream reply dropped", { upstream: via.name, code });
+      return Verdict.Drop;
+    }
+    const rcode = res[R.RCODE];
+    if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) return Verdict.Failover;
+    if (code === Prepared.RCODE_ONLY) {
+      this.finish(inf);
+      for (const w of inf.waiters) this.reply(zone, w, core.answerError(w.query, rcode), rcode);
+      return Verdict.Done;
+    }
+    if (res[R.TC] === 1 && !tcp) return Verdict.RetryTcp;
+    core.storePrepared(inf.query.length, this.clock.nowSeconds(), zone.set, zone.index, zone.staleWindow);
+    this.finish(inf);
+    for (const w of inf.waiters) this.reply(zone, w, core.answerPrepared(w.query, w.tcp), rcode);
+    return Verdict.Done;
+  }
+
+  fail(inf: Inflight, reason: string): void {
+    this.finish(inf);
+    for (const w of inf.waiters) {
+      if (w.stale) {
+        this.stats.staleServed++;
+        w.send(w.stale);
+        continue;
+      }
+      this.stats.servfail++;
+      this.reply(inf.zone, w, this.core.answerError(w.query, Rcode.SERVFAIL), Rcode.SERVFAIL);
+      this.logFailure(inf.zone, w, reason, Rcode.SERVFAIL);
+    }
+    if (inf.waiters.length === 0) this.log.debug("background refresh failed", { zone: inf.zone.settings.zone, reason });
+  }
+
+  private finish(inf: Inflight): void {
+    if (this.inflight.get(inf.key) === inf) this.inflight.delete(inf.key);
+  }
+
+  private reply(zone: ZoneRuntime, w: Waiter, n: number, rcode: number): void {
+    const out = this.core.out(n);
+    this.stats.rcodes[rcode & 0xf]++;
+    w.send(out);
+    if (zone.logAll) this.logQuery(zone, w.query, w.tcp, w.remote, w.port, out, performance.now() - w.started);
+  }
+
+  private logFailure(zone: ZoneRuntime, w: Waiter, reason: string, rcode: number): void {
+    const q = describeQuery(w.query);
+    this.log.error("query failed", {
+      zone: zone.settings.zone, remote: w.remote, port: w.port, id: q.id, type: q.type, name: q.name,
+      proto: w.tcp ? "tcp" : "udp", rcode: RCODE_NAMES[rcode] ?? rcode, reason,
+      duration: round3((performance.now() - w.started) / 1000),
+    });
+  }
+
+  private logQuery(zone: ZoneRuntime, query: Uint8Array, tcp: boolean, addr: string, port: number, answer: Uint8Array, ms: number, stale = false): void {
+    const q = describeQuery(query);
+    const rflags = answer.length >= 4 ? flagNames(answer[2], answer[3]) : "";
+    this.log.info("query", {
+      zone: zone.settings.zone, remote: addr, port, id: q.id, type: q.type, class: q.class, name: q.name,
+      proto: tcp ? "tcp" : "udp", size: query.length, do: q.do, bufsize: q.bufsize,
+      rcode: RCODE_NAMES[answer[3] & 0xf] ?? answer[3] & 0xf, rflags, rsize: answer.length,
+      duration: round3(ms / 1000), ...(stale ? { stale: true } : {}),
+    });
+  }
+}
+
+function frameCopy(a: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + 2);
+  out[0] = a.length >> 8;
+  out[1] = a.length & 0xff;
+  out.set(a, 2);
+  return out;
+}
+
+const round3 = (x: number) => Math.round(x * 1e6) / 1e6;
+export const RCODE_NAMES: Record<number, string> = { 0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED" };
+const TYPE_NAMES: Record<number, string> = {
+  1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV", 35: "NAPTR",
+  39: "DNAME", 41: "OPT", 43: "DS", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 64: "SVCB", 65: "HTTPS", 255: "ANY",
+};
+
+function flagNames(b2: number, b3: number): string {
+  const f: string[] = ["qr"];
+  if (b2 & 0x04) f.push("aa");
+  if (b2 & 0x02) f.push("tc");
+  if (b2 & 0x01) f.push("rd");
+  if (b3 & 0x80) f.push("ra");
+  if (b3 & 0x20) f.push("ad");
+  if (b3 & 0x10) f.push("cd");
+  return f.join(",");
+}
+
+// For log lines only (never on the hit path unless the zone logs every query). The question name of
+// a query we accepted is uncompressed, so a plain label walk is enough here.
+function describeQuery(q: Uint8Array): { id: number; name: string; type: string; class: number; do: boolean; bufsize: number } {
+  let p = 12;
+  const labels: string[] = [];
+  while (p < q.length && q[p] !== 0 && q[p] < 64 && labels.length < 128) {
+    labels.push(String.fromCharCode(...q.subarray(p + 1, p + 1 + q[p])));
+    p += q[p] + 1;
+  }
+  const t = p + 2 < q.length ? (q[p + 1] << 8) | q[p + 2] : 0;
+  const c = p + 4 < q.length ? (q[p + 3] << 8) | q[p + 4] : 0;
+  // EDNS: OPT is the last record of a query we accepted
+  let bufsize = 512;
+  let doBit = false;
+  if (q.length >= p + 5 + 11 && q[q.length - 11] === 0 && q[q.length - 10] === 0 && q[q.length - 9] === 41) {
+    bufsize = (q[q.length - 8] << 8) | q[q.length - 7];
+    doBit = (q[q.length - 4] & 0x80) !== 0;
+  }
+  return { id: (q[0] << 8) | q[1], name: labels.join(".") + ".", type: TYPE_NAMES[t] ?? `TYPE${t}`, class: c, do: doBit, bufsize };
+}

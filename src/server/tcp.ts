@@ -1,0 +1,81 @@
+// TCP listener (RFC 7766): length-framed queries, several per connection, answers in whatever order
+// they complete, an idle timeout, a per-connection cap on unsent answer bytes (a client that never
+// reads is closed), and a cap on connections that closes the longest-idle one first.
+import type { Runtime, TcpConn, TcpServer } from "../runtime/types";
+import { formatEndpoint, type Endpoint } from "../config/endpoint";
+import type { QueryHandler } from "./handler";
+import { Framer, WriteQueue } from "./framing";
+
+export interface TcpLimits { idleTimeoutMs: number; maxConnections: number; maxBufferedBytes: number }
+
+interface ConnState { framer: Framer; out: WriteQueue; lastActive: number; closed: boolean }
+
+export class TcpListener {
+  private server: TcpServer | null = null;
+  readonly conns = new Set<TcpConn<ConnState>>();
+  private sweeper: ReturnType<typeof setInterval> | null = null;
+  closedIdle = 0;
+  closedOverflow = 0;
+
+  constructor(private readonly rt: Runtime, readonly ep: Endpoint, private readonly set: number,
+    private readonly handler: QueryHandler, private readonly limits: TcpLimits) {}
+
+  start(): void {
+    try {
+      this.server = this.rt.listenTcp<ConnState>(this.ep.host, this.ep.port, {
+        open: (c) => this.onOpen(c),
+        data: (c, chunk) => this.onData(c, chunk),
+        drain: (c) => { c.state?.out.flush(c); },
+        close: (c) => { if (c.state) c.state.closed = true; this.conns.delete(c); },
+      });
+    } catch (e) {
+      throw new Error(`cannot bind TCP ${formatEndpoint(this.ep)}: ${(e as Error).message}`);
+    }
+    const tick = Math.max(100, Math.min(1000, this.limits.idleTimeoutMs / 4));
+    this.sweeper = setInterval(() => this.sweep(), tick);
+  }
+
+  get port(): number { return this.server?.port ?? 0; }
+
+  private onOpen(c: TcpConn<ConnState>): void {
+    c.state = { framer: new Framer(), out: new WriteQueue(), lastActive: Date.now(), closed: false };
+    this.conns.add(c);
+    if (this.conns.size > this.limits.maxConnections) {
+      // close the longest-idle connection (Set order is open order; pick by lastActive)
+      let oldest: TcpConn<ConnState> | null = null;
+      for (const x of this.conns) if (x !== c && (!oldest || x.state.lastActive < oldest.state.lastActive)) oldest = x;
+      if (oldest) { this.closedOverflow++; this.close(oldest); }
+    }
+  }
+
+  private onData(c: TcpConn<ConnState>, chunk: Uint8Array): void {
+    const st = c.state;
+    st.lastActive = Date.now();
+    const send = (framed: Uint8Array) => {
+      if (st.closed) return;
+      st.out.write(c, framed);
+      if (st.out.bytes > this.limits.maxBufferedBytes) this.close(c);
+    };
+    const ok = st.framer.push(chunk, (msg) => this.handler.tcp(this.set, msg, send, c.remoteAddress, c.remotePort));
+    if (!ok) this.close(c);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.conns) {
+      if (now - c.state.lastActive > this.limits.idleTimeoutMs) { this.closedIdle++; this.close(c); }
+    }
+  }
+
+  private close(c: TcpConn<ConnState>): void {
+    c.state.closed = true;
+    this.conns.delete(c);
+    try { c.end(); } catch { /* already gone */ }
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.server?.stop();
+    for (const c of this.conns) this.close(c);
+  }
+}

@@ -1,0 +1,93 @@
+// UDP to one upstream. A small set of sockets on ephemeral ports, each retired after a number of
+// queries, so source ports vary (spoofing resistance, and conntrack/DNAT spreads over backends).
+import type { Runtime, UdpSocket } from "../runtime/types";
+import type { Endpoint } from "../config/endpoint";
+import type { PendingQuery } from "./pending";
+import { randomU16 } from "./ids";
+
+const SOCKETS = 4;
+const QUERIES_PER_SOCKET = 256;
+
+interface Slot { sock: UdpSocket | null; binding: Promise<UdpSocket> | null; used: number; pending: number }
+
+export class UdpTransport {
+  private readonly pending = new Map<number, PendingQuery>();
+  private readonly slots: Slot[] = [];
+  private nextSlot = 0;
+  private closed = false;
+  sent = 0;
+
+  constructor(private readonly rt: Runtime, readonly to: Endpoint) {
+    for (let i = 0; i < SOCKETS; i++) this.slots.push({ sock: null, binding: null, used: 0, pending: 0 });
+  }
+
+  /** An ID free on this transport. */
+  allocateId(): number {
+    for (;;) {
+      const id = randomU16();
+      if (!this.pending.has(id)) return id;
+    }
+  }
+
+  /** Sends query (its ID already allocated); returns a function that withdraws it. */
+  send(query: Uint8Array, p: PendingQuery): () => void {
+    const id = (query[0] << 8) | query[1];
+    this.pending.set(id, p);
+    const slot = this.slots[this.nextSlot];
+    this.nextSlot = (this.nextSlot + 1) % this.slots.length;
+    const copy = query.slice();
+    this.socketFor(slot).then(
+      (sock) => {
+        if (this.pending.get(id) !== p) return;
+        this.sent++;
+        slot.used++;
+        sock.send(copy, this.to.port, this.to.host);
+        if (slot.used >= QUERIES_PER_SOCKET) this.retire(slot);
+      },
+      (err) => { if (this.pending.get(id) === p) { this.pending.delete(id); p.onError(err); } },
+    );
+    return () => { if (this.pending.get(id) === p) this.pending.delete(id); };
+  }
+
+  private socketFor(slot: Slot): Promise<UdpSocket> {
+    if (slot.sock) return Promise.resolve(slot.sock);
+    if (!slot.binding) {
+      const host = this.to.family === 6 ? "::" : "0.0.0.0";
+      slot.binding = this.rt.bindUdp(host, 0, (_s, buf, port, addr) => this.onData(buf, port, addr)).then((s) => {
+        slot.binding = null;
+        if (this.closed) { s.close(); throw new Error("transport closed"); }
+        slot.sock = s;
+        return s;
+      }, (e) => { slot.binding = null; throw e; });
+    }
+    return slot.binding;
+  }
+
+  // A retired socket keeps listening long enough for its outstanding replies, then closes.
+  private retire(slot: Slot): void {
+    const old = slot.sock;
+    slot.sock = null;
+    slot.used = 0;
+    if (old) setTimeout(() => old.close(), 5000);
+  }
+
+  private onData(buf: Uint8Array, port: number, addr: string): void {
+    if (buf.length < 12 || port !== this.to.port || !sameHost(addr, this.to.host)) return;
+    const id = (buf[0] << 8) | buf[1];
+    const p = this.pending.get(id);
+    if (p && p.onReply(buf)) this.pending.delete(id);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.slots) { s.sock?.close(); s.sock = null; }
+    const err = new Error("transport closed");
+    for (const p of this.pending.values()) p.onError(err);
+    this.pending.clear();
+  }
+}
+
+function sameHost(a: string, b: string): boolean {
+  if (a === b) return true;
+  return a.replace(/^::ffff:/, "") === b.replace(/^::ffff:/, "");
+}

@@ -1,0 +1,106 @@
+// One upstream server: its transports and its health. After maxFails consecutive failures it is
+// marked down and probed in the background until a probe is answered (CoreDNS forward semantics).
+import type { Runtime } from "../runtime/types";
+import { formatEndpoint, type Endpoint } from "../config/endpoint";
+import type { Logger } from "../log";
+import type { PendingQuery } from "./pending";
+import { UdpTransport } from "./udp-transport";
+import { TcpPipe } from "./tcp-pipe";
+import { randomU16 } from "./ids";
+
+export interface UpstreamOptions { maxFails: number; healthCheckIntervalMs: number; tcpIdleTimeoutMs: number; healthCheck: boolean }
+
+// ". IN NS" with RD clear: any well-formed reply with our ID proves the server answers.
+function probeQuery(id: number): Uint8Array {
+  return Uint8Array.from([id >> 8, id & 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1]);
+}
+
+export class Upstream {
+  readonly name: string;
+  readonly udp: UdpTransport;
+  readonly tcp: TcpPipe;
+  fails = 0;
+  down = false;
+  preferTcpProbe = false;
+  private probeTimer: ReturnType<typeof setInterval> | null = null;
+  readonly counters = { queries: 0, failures: 0, healthcheckFailures: 0 };
+  onStateChange: (u: Upstream) => void = () => {};
+
+  constructor(rt: Runtime, readonly endpoint: Endpoint, private readonly opts: UpstreamOptions, private readonly log: Logger) {
+    this.name = formatEndpoint(endpoint);
+    this.udp = new UdpTransport(rt, endpoint);
+    this.tcp = new TcpPipe(rt, endpoint, opts.tcpIdleTimeoutMs);
+  }
+
+  send(tcp: boolean, query: Uint8Array, p: PendingQuery): () => void {
+    this.counters.queries++;
+    return tcp ? this.tcp.send(query, p) : this.udp.send(query, p);
+  }
+
+  allocateId(tcp: boolean): number {
+    if (!tcp) return this.udp.allocateId();
+    for (;;) {
+      const id = randomU16();
+      if (!this.tcp.has(id)) return id;
+    }
+  }
+
+  succeeded(): void {
+    this.fails = 0;
+    if (this.down) this.markUp();
+  }
+
+  failed(): void {
+    this.counters.failures++;
+    this.fails++;
+    if (!this.down && this.fails >= this.opts.maxFails) {
+      this.down = true;
+      this.log.warn("upstream marked down", { upstream: this.name, consecutiveFailures: this.fails });
+      this.onStateChange(this);
+      if (this.opts.healthCheck) this.startProbing();
+    }
+  }
+
+  private markUp(): void {
+    this.down = false;
+    this.fails = 0;
+    this.stopProbing();
+    this.log.info("upstream back up", { upstream: this.name });
+    this.onStateChange(this);
+  }
+
+  private startProbing(): void {
+    if (this.probeTimer) return;
+    this.probeTimer = setInterval(() => this.probe(), this.opts.healthCheckIntervalMs);
+  }
+
+  private stopProbing(): void {
+    if (this.probeTimer) { clearInterval(this.probeTimer); this.probeTimer = null; }
+  }
+
+  private probe(): void {
+    const tcp = this.preferTcpProbe;
+    const q = probeQuery(this.allocateId(tcp));
+    let done = false;
+    const withdraw = this.send(tcp, q, {
+      onReply: (msg) => {
+        if (done || msg.length < 12 || (msg[2] & 0x80) === 0) return false;
+        done = true;
+        clearTimeout(timer);
+        if (this.down) this.markUp();
+        return true;
+      },
+      onError: () => { if (!done) { done = true; clearTimeout(timer); this.counters.healthcheckFailures++; } },
+    });
+    this.counters.queries--; // probes are not client queries
+    const timer = setTimeout(() => {
+      if (!done) { done = true; withdraw(); this.counters.healthcheckFailures++; }
+    }, Math.max(100, this.opts.healthCheckIntervalMs - 10));
+  }
+
+  close(): void {
+    this.stopProbing();
+    this.udp.close();
+    this.tcp.close();
+  }
+}
