@@ -6,6 +6,8 @@ Usage:
   localdns run [--config FILE]        run in the foreground (config also from $LOCALDNS_CONFIG;
                                       without either, an embedded loopback default is used)
   localdns validate --config FILE     check a config file; exit 1 listing every problem
+  localdns network up|down|resolver --config FILE
+                                      node set-up steps for systemd (needs CAP_NET_ADMIN)
   localdns --version                  print the version
   localdns --help                     this text; "localdns COMMAND --help" for one command
 `;
@@ -23,19 +25,31 @@ Validates a config file as "run" would load it. Prints "ok" and exits 0, or list
 its JSON path and exits 1.
   --config FILE   the JSON config (default: $LOCALDNS_CONFIG)
 `,
+  network: `Usage: localdns network up|down|resolver --config FILE [--dry-run]
+
+Node set-up for the systemd unit's privileged steps:
+  up        put every listener address on the "localdns" interface (dummy, else lo) and add the
+            iptables raw-table NOTRACK rules for them (idempotent)
+  resolver  point the node's resolver at the vnet listener (systemd-networkd drop-in), when the
+            tooling exists; run only after localdns answers
+  down      remove the resolver drop-in first, then the rules and addresses
+  --dry-run print the commands instead of running them
+`,
 };
 
 export type Parsed =
   | { kind: "help"; text: string }
   | { kind: "version" }
   | { kind: "error"; message: string; usage: string }
-  | { kind: "run" | "validate"; config: string | null };
+  | { kind: "run" | "validate"; config: string | null }
+  | { kind: "network"; action: "up" | "down" | "resolver"; config: string | null; dryRun: boolean };
 
 export function parseArgs(argv: string[]): Parsed {
   if (argv.length === 0) return { kind: "help", text: USAGE };
   const [cmd, ...rest] = argv;
   if (cmd === "--help" || cmd === "-h" || cmd === "help") return { kind: "help", text: USAGE };
   if (cmd === "--version" || cmd === "-V" || cmd === "version") return { kind: "version" };
+  if (cmd === "network") return parseNetwork(rest);
   if (cmd !== "run" && cmd !== "validate") return { kind: "error", message: `unknown command or flag: ${cmd}`, usage: USAGE };
   let config: string | null = null;
   for (let i = 0; i < rest.length; i++) {
@@ -51,4 +65,26 @@ export function parseArgs(argv: string[]): Parsed {
     return { kind: "error", message: `unknown flag for ${cmd}: ${a}`, usage: COMMAND_USAGE[cmd] };
   }
   return { kind: cmd, config };
+}
+
+function parseNetwork(rest: string[]): Parsed {
+  const usage = COMMAND_USAGE.network;
+  if (rest.includes("--help") || rest.includes("-h")) return { kind: "help", text: usage };
+  const [action, ...flags] = rest;
+  if (action !== "up" && action !== "down" && action !== "resolver") return { kind: "error", message: `network needs up, down or resolver, got ${action ?? "nothing"}`, usage };
+  let config: string | null = null;
+  let dryRun = false;
+  for (let i = 0; i < flags.length; i++) {
+    const a = flags[i];
+    if (a === "--dry-run") { dryRun = true; continue; }
+    if (a === "--config" || a === "-c") {
+      const v = flags[++i];
+      if (v === undefined || v.startsWith("-")) return { kind: "error", message: "--config needs a file path", usage };
+      config = v;
+      continue;
+    }
+    if (a.startsWith("--config=")) { config = a.slice(9); continue; }
+    return { kind: "error", message: `unknown flag for network: ${a}`, usage };
+  }
+  return { kind: "network", action, config, dryRun };
 }

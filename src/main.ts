@@ -24,6 +24,12 @@ async function main(): Promise<number> {
     case "error": process.stderr.write(`localdns: ${parsed.message}\n\n${parsed.usage}`); return 2;
   }
   const path = parsed.config ?? rt.env("LOCALDNS_CONFIG") ?? null;
+  if (parsed.kind === "network") {
+    const r = loadConfig(rt, path);
+    if (!r.ok) { for (const e of r.errors) process.stderr.write(`${path ?? "(embedded default)"}: ${e}\n`); return 1; }
+    const { runNetworkStep } = await import("./node/network");
+    return runNetworkStep(parsed.action, r.config, { dryRun: parsed.dryRun, log: createLogger() });
+  }
   if (parsed.kind === "validate") {
     if (path === null) { process.stderr.write("localdns validate: --config FILE (or LOCALDNS_CONFIG) is required\n"); return 2; }
     const r = loadConfig(rt, path);
