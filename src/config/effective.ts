@@ -91,10 +91,11 @@ export function buildConfig(json: unknown, readFile: FileReader): BuildResult {
       else listeners[set].push(e);
     });
   }
-  const all = [...listeners.vnetDNS, ...listeners.kubeDNS].map(formatEndpoint);
+  // port 0 (an ephemeral port, used by tests) can never collide
+  const all = [...listeners.vnetDNS, ...listeners.kubeDNS].filter((e) => e.port !== 0).map(formatEndpoint);
   const dup = all.find((a, i) => all.indexOf(a) !== i);
   if (dup) errors.push(`listeners: ${dup} is listed twice`);
-  if (all.length === 0) errors.push("listeners: at least one listener address is required");
+  if (listeners.vnetDNS.length + listeners.kubeDNS.length === 0) errors.push("listeners: at least one listener address is required");
 
   // zones
   const zones = {} as Record<ListenerSet, ZoneSettings[]>;

@@ -12,6 +12,8 @@ export type Action =
   | { kind: "close" };
 export type Behaviour = (q: any, proto: "udp" | "tcp", raw: Buffer) => Action | undefined;
 
+const RCODES: Record<string, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
+
 export function answerFor(q: any, opts: { ttl?: number; rcode?: string; tc?: boolean; answers?: any[]; authorities?: any[] } = {}) {
   const qq = q.questions[0];
   const answers = opts.answers ?? (opts.rcode && opts.rcode !== "NOERROR" ? [] :
@@ -19,8 +21,8 @@ export function answerFor(q: any, opts: { ttl?: number; rcode?: string; tc?: boo
     qq.type === "AAAA" ? [{ name: qq.name, type: "AAAA", ttl: opts.ttl ?? 60, data: "fd00::1" }] : []);
   return {
     type: "response", id: q.id,
-    flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | (opts.tc ? packet.TRUNCATED_RESPONSE : 0),
-    rcode: opts.rcode ?? "NOERROR",
+    // dns-packet encodes the rcode from the low bits of flags
+    flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | (opts.tc ? packet.TRUNCATED_RESPONSE : 0) | RCODES[opts.rcode ?? "NOERROR"],
     questions: q.questions, answers, authorities: opts.authorities ?? [],
   };
 }

@@ -1,0 +1,211 @@
+// Forwarding behaviour of the in-process runtime against the scriptable fake upstream.
+import { describe, test, expect, afterEach } from "bun:test";
+import { startFakeUpstream, answerFor, type FakeUpstream } from "./helpers/fake-upstream";
+import { startInProcess, type Started } from "./helpers/appliance";
+import { query, sleep, packet } from "./helpers/dns";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
+
+async function upstream(host: string, behaviour?: Parameters<typeof startFakeUpstream>[1]): Promise<FakeUpstream> {
+  const f = await startFakeUpstream(host, behaviour);
+  cleanups.push(() => f.stop());
+  return f;
+}
+async function localdns(file: Record<string, unknown>): Promise<Started> {
+  const s = await startInProcess(file);
+  cleanups.push(() => s.stop());
+  return s;
+}
+const ups = (...f: FakeUpstream[]) => f.map((u) => `${u.host}:${u.port}`);
+
+describe("protocols", () => {
+  test("ForceTCP carries many queries on one persistent upstream connection", async () => {
+    const up = await upstream("127.0.0.3");
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => query(s.kube.host, s.kube.port, `svc-${i}.ns.svc.cluster.local`)));
+    expect(answers.every((a) => a.rcode === "NOERROR" && a.answers[0].data === "10.1.2.3")).toBe(true);
+    for (let i = 40; i < 60; i++) await query(s.kube.host, s.kube.port, `svc-${i}.ns.svc.cluster.local`);
+    expect(up.seen.length).toBe(60);
+    expect(up.seen.every((q) => q.proto === "tcp")).toBe(true);
+    expect(up.tcpConnections).toBe(1);
+  });
+
+  test("PreferUDP asks over UDP and retries over TCP when the reply is truncated", async () => {
+    const up = await upstream("127.0.0.3", (q, proto) => (proto === "udp" ? { kind: "answer", msg: answerFor(q, { tc: true, answers: [] }) } : undefined));
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    const a = await query(s.vnet.host, s.vnet.port, "www.example.org");
+    expect(a.answers[0].data).toBe("10.1.2.3");
+    expect(up.seen.map((q) => q.proto)).toEqual(["udp", "tcp"]);
+  });
+
+  test("upstream query IDs are random and differ from the client's", async () => {
+    const up = await upstream("127.0.0.3");
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    for (let i = 0; i < 20; i++) await query(s.vnet.host, s.vnet.port, `n${i}.example.org`, "A", { id: 4242 });
+    const ids = new Set(up.seen.map((q) => q.id));
+    expect(ids.has(4242)).toBe(false);
+    expect(ids.size).toBeGreaterThan(15);
+    expect(new Set(up.seen.map((q) => q.remotePort)).size).toBeGreaterThan(1);
+  });
+});
+
+describe("local answers", () => {
+  test("blocked names are answered NXDOMAIN and never reach the upstream", async () => {
+    const up = await upstream("127.0.0.3");
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    for (const name of ["x.reddog.microsoft.com", "a.b.c.d.internal.cloudapp.net", "pod.ns.svc.cluster.local.internal.cloudapp.net"]) {
+      const a = await query(s.vnet.host, s.vnet.port, name);
+      expect(a.rcode).toBe("NXDOMAIN");
+    }
+    // fewer than four labels before internal.cloudapp.net is forwarded
+    await query(s.vnet.host, s.vnet.port, "vm1.internal.cloudapp.net");
+    expect(up.seen.map((q) => q.name)).toEqual(["vm1.internal.cloudapp.net"]);
+  });
+
+  test("the health name answers with the client's address on both listeners, never forwarded", async () => {
+    const up = await upstream("127.0.0.3");
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    for (const ep of [s.vnet, s.kube]) {
+      for (const tcp of [false, true]) {
+        const a = await query(ep.host, ep.port, "health-check.localdns.local", "A", { tcp });
+        expect(a.answers[0]).toMatchObject({ type: "A", data: "127.0.0.1" });
+      }
+    }
+    expect(up.seen.length).toBe(0);
+  });
+
+  test("ANY gets the minimal RFC 8482 answer", async () => {
+    const up = await upstream("127.0.0.3");
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    const a = await query(s.vnet.host, s.vnet.port, "example.org", "ANY");
+    expect(a.answers).toHaveLength(1);
+    expect(a.answers[0].type).toBe("HINFO");
+    expect(up.seen.length).toBe(0);
+  });
+});
+
+describe("policies", () => {
+  const names = (n: number) => Array.from({ length: n }, (_, i) => `p${i}.example.org`);
+  test("Sequential sends everything to the first healthy upstream", async () => {
+    const a = await upstream("127.0.0.3");
+    const b = await upstream("127.0.0.4");
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(a), VnetDNS: ups(a, b) } });
+    for (const n of names(20)) await query(s.vnet.host, s.vnet.port, n);
+    expect([a.seen.length, b.seen.length]).toEqual([20, 0]);
+  });
+  test("RoundRobin alternates", async () => {
+    const a = await upstream("127.0.0.3");
+    const b = await upstream("127.0.0.4");
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(a), VnetDNS: ups(a, b) }, vnetDNSOverrides: { ".": { forwardPolicy: "RoundRobin" } } });
+    for (const n of names(20)) await query(s.vnet.host, s.vnet.port, n);
+    expect([a.seen.length, b.seen.length]).toEqual([10, 10]);
+  });
+  test("Random uses both", async () => {
+    const a = await upstream("127.0.0.3");
+    const b = await upstream("127.0.0.4");
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(a), VnetDNS: ups(a, b) }, vnetDNSOverrides: { ".": { forwardPolicy: "Random" } } });
+    for (const n of names(60)) await query(s.vnet.host, s.vnet.port, n);
+    expect(a.seen.length + b.seen.length).toBe(60);
+    expect(Math.min(a.seen.length, b.seen.length)).toBeGreaterThan(10);
+  });
+});
+
+describe("failure handling", () => {
+  test("queries beyond maxConcurrent get REFUSED", async () => {
+    const up = await upstream("127.0.0.3", () => ({ kind: "answer", delayMs: 400 }));
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) }, vnetDNSOverrides: { ".": { maxConcurrent: 2 } } });
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => query(s.vnet.host, s.vnet.port, `c${i}.example.org`)));
+    const rcodes = answers.map((a) => a.rcode).sort();
+    expect(rcodes.filter((r) => r === "NOERROR").length).toBe(2);
+    expect(rcodes.filter((r) => r === "REFUSED").length).toBe(4);
+    await sleep(50);
+    expect(s.app.handler.zones.every((z) => z.forwarder.inflight === 0)).toBe(true);
+  });
+
+  test("SERVFAIL within 2 s when every upstream is dead", async () => {
+    const a = await upstream("127.0.0.3", () => ({ kind: "drop" }));
+    const b = await upstream("127.0.0.4", () => ({ kind: "drop" }));
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(a, b), VnetDNS: ups(a, b) } });
+    for (const ep of [s.vnet, s.kube]) {
+      const t0 = performance.now();
+      const r = await query(ep.host, ep.port, `dead-${ep.port}.cluster.local`, "A", { timeoutMs: 4000 });
+      expect(r.rcode).toBe("SERVFAIL");
+      expect(performance.now() - t0).toBeLessThan(2000);
+    }
+    expect(a.seen.length).toBeGreaterThan(0);
+    expect(b.seen.length).toBeGreaterThan(0);
+  });
+
+  test("a dead upstream fails over to the next and is marked down after two failures", async () => {
+    const a = await upstream("127.0.0.3", () => ({ kind: "drop" }));
+    const b = await upstream("127.0.0.4");
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(b), VnetDNS: ups(a, b) }, forward: { attemptTimeoutMs: 200 } });
+    for (let i = 0; i < 3; i++) {
+      const r = await query(s.vnet.host, s.vnet.port, `f${i}.example.org`);
+      expect(r.answers[0].data).toBe("10.1.2.3");
+    }
+    const upA = s.app.upstreams.get("VnetDNS")![0];
+    expect(upA.down).toBe(true);
+    // once down it is tried last: the next query goes straight to b
+    const before = a.seen.length;
+    await query(s.vnet.host, s.vnet.port, "after-down.example.org");
+    expect(a.seen.filter((q) => q.name === "after-down.example.org").length).toBe(0);
+    expect(a.seen.length - before).toBeLessThanOrEqual(1); // at most a background probe
+  });
+
+  test("a reply with the wrong ID or the wrong question is dropped; the right one is used and cached", async () => {
+    const up = await upstream("127.0.0.3", (q) => {
+      const wrongId = packet.encode({ ...answerFor(q), id: (q.id + 1) & 0xffff, answers: [{ name: q.questions[0].name, type: "A", ttl: 60, data: "6.6.6.6" }] } as any);
+      const wrongName = packet.encode({ ...answerFor(q), questions: [{ name: "evil.example.net", type: "A", class: "IN" }], answers: [{ name: "evil.example.net", type: "A", ttl: 60, data: "6.6.6.7" }] } as any);
+      const garbage = Buffer.from([q.id >> 8, q.id & 0xff, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 0xc0, 0x20]);
+      const right = packet.encode(answerFor(q) as any);
+      return { kind: "raw", bytes: [wrongId, wrongName, garbage, right] };
+    });
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    const r = await query(s.vnet.host, s.vnet.port, "victim.example.org");
+    expect(r.answers.map((x: any) => x.data)).toEqual(["10.1.2.3"]);
+    const again = await query(s.vnet.host, s.vnet.port, "victim.example.org");
+    expect(again.answers.map((x: any) => x.data)).toEqual(["10.1.2.3"]);
+    expect(up.seen.length).toBe(1);
+    // the wrong-ID reply never gets past the transport; the other two are rejected by the core
+    expect(s.app.handler.stats.upstreamDrops).toBe(2);
+  });
+
+  test("an upstream SERVFAIL is not cached", async () => {
+    let fail = true;
+    const up = await upstream("127.0.0.3", (q) => (fail ? { kind: "answer", msg: answerFor(q, { rcode: "SERVFAIL" }) } : undefined));
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    expect((await query(s.vnet.host, s.vnet.port, "sf.example.org")).rcode).toBe("SERVFAIL");
+    fail = false;
+    expect((await query(s.vnet.host, s.vnet.port, "sf.example.org")).rcode).toBe("NOERROR");
+  });
+});
+
+test("concurrent identical misses are coalesced into one upstream query, each answer with its own ID and case", async () => {
+  const up = await upstream("127.0.0.3", () => ({ kind: "answer", delayMs: 100 }));
+  const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+  const names = Array.from({ length: 100 }, (_, i) => (i % 2 ? "Hot.Example.ORG" : "hot.example.org"));
+  const answers = await Promise.all(names.map((n, i) => query(s.vnet.host, s.vnet.port, n, "A", { id: 1000 + i })));
+  expect(up.seen.length).toBe(1);
+  answers.forEach((a, i) => {
+    expect(a.id).toBe(1000 + i);
+    expect(a.questions[0].name).toBe(names[i]);
+    expect(a.answers[0].data).toBe("10.1.2.3");
+  });
+});
+
+test("queryLogging Log writes one JSON line per query with the CoreDNS fields", async () => {
+  const up = await upstream("127.0.0.3");
+  const s = await startInProcess({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) }, vnetDNSOverrides: { ".": { queryLogging: "Log" } } });
+  cleanups.push(() => s.stop());
+  await query(s.vnet.host, s.vnet.port, "logged.example.org");
+  await query(s.vnet.host, s.vnet.port, "logged.example.org");
+  const lines = s.logs.filter((l) => l.msg === "query");
+  expect(lines).toHaveLength(2);
+  for (const l of lines) {
+    expect(typeof l.time).toBe("string");
+    expect(l).toMatchObject({ level: "info", name: "logged.example.org.", type: "A", proto: "udp", rcode: "NOERROR", remote: "127.0.0.1" });
+    for (const k of ["port", "id", "class", "size", "do", "bufsize", "rflags", "rsize", "duration"]) expect(l).toHaveProperty(k);
+  }
+});
