@@ -1,0 +1,66 @@
+// The binary's command line: validate, help, version, unknown flags, mode Disabled.
+import { test, expect } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BINARY } from "./helpers/binary";
+
+const run = (args: string[], env: Record<string, string> = {}) => {
+  const r = spawnSync(BINARY, args, { env: { PATH: "/usr/bin:/bin", ...env }, timeout: 10000 });
+  return { status: r.status, out: r.stdout.toString(), err: r.stderr.toString() };
+};
+const withFile = (content: string, fn: (path: string) => void) => {
+  const dir = mkdtempSync(join(tmpdir(), "ldns-cli-"));
+  try { writeFileSync(join(dir, "c.json"), content); fn(join(dir, "c.json")); } finally { rmSync(dir, { recursive: true, force: true }); }
+};
+
+test("validate accepts a good file", () => withFile(JSON.stringify({ upstreams: { VnetDNS: ["127.0.0.9"] } }), (p) => {
+  const r = run(["validate", "--config", p]);
+  expect(r.status).toBe(0);
+  expect(r.out).toBe("ok\n");
+}));
+
+test("validate lists every problem with its JSON path and exits 1", () => withFile(JSON.stringify({ mode: "x", kubeDNSOverrides: { ".": { protocol: "UDP" } }, extra: 1 }), (p) => {
+  const r = run(["validate", "--config", p]);
+  expect(r.status).toBe(1);
+  expect(r.err).toContain(`${p}: mode:`);
+  expect(r.err).toContain(`${p}: kubeDNSOverrides["."].protocol:`);
+  expect(r.err).toContain(`${p}: extra: unknown key`);
+}));
+
+test("validate reads LOCALDNS_CONFIG", () => withFile("{ broken", (p) => {
+  const r = run(["validate"], { LOCALDNS_CONFIG: p });
+  expect(r.status).toBe(1);
+  expect(r.err).toMatch(/not valid JSON/);
+}));
+
+test("--help, per-command --help and --version", () => {
+  expect(run(["--help"]).out).toContain("localdns run");
+  expect(run(["run", "--help"]).out).toContain("Usage: localdns run");
+  expect(run(["validate", "--help"]).out).toContain("Usage: localdns validate");
+  expect(run(["--version"]).out).toMatch(/^localdns \d/);
+});
+
+test("unknown flags and commands are errors with usage", () => {
+  const a = run(["run", "--frobnicate"]);
+  expect(a.status).toBe(2);
+  expect(a.err).toContain("unknown flag for run: --frobnicate");
+  expect(a.err).toContain("Usage: localdns run");
+  const b = run(["explode"]);
+  expect(b.status).toBe(2);
+  expect(b.err).toContain("unknown command");
+});
+
+test("run with mode Disabled exits 0 with a message", () => withFile(JSON.stringify({ mode: "Disabled", upstreams: { VnetDNS: ["127.0.0.9"] } }), (p) => {
+  const r = run(["run", "--config", p]);
+  expect(r.status).toBe(0);
+  expect(r.out).toContain("Disabled");
+}));
+
+test("run with an invalid config exits 1 and logs the problems as JSON", () => withFile(JSON.stringify({ mode: "nope" }), (p) => {
+  const r = run(["run", "--config", p]);
+  expect(r.status).toBe(1);
+  const lines = r.out.trim().split("\n").map((l) => JSON.parse(l));
+  expect(lines.some((l) => l.level === "error" && /^mode: /.test(l.problem))).toBe(true);
+}));

@@ -1,0 +1,94 @@
+// Config loading: AKS files load unchanged, defaults match AKS, problems come back with JSON paths.
+import { test, expect, describe } from "bun:test";
+import { buildConfig, loadConfigText } from "../src/config/effective";
+import { parseResolvConf } from "../src/config/resolv";
+
+const noFiles = (p: string): string => { throw new Error(`no ${p}`); };
+const resolv = (files: Record<string, string>) => (p: string) => { if (p in files) return files[p]; throw new Error("ENOENT"); };
+
+// A plain AKS localdnsconfig.json, as the AKS docs show it.
+const AKS_FILE = {
+  mode: "Required",
+  vnetDNSOverrides: {
+    ".": { queryLogging: "Error", protocol: "PreferUDP", forwardDestination: "VnetDNS", forwardPolicy: "Sequential", maxConcurrent: 1000, cacheDurationInSeconds: 3600, serveStaleDurationInSeconds: 3600, serveStale: "Verify" },
+    "cluster.local": { queryLogging: "Error", protocol: "ForceTCP", forwardDestination: "ClusterCoreDNS", forwardPolicy: "Sequential", maxConcurrent: 1000, cacheDurationInSeconds: 3600, serveStaleDurationInSeconds: 3600, serveStale: "Immediate" },
+  },
+  kubeDNSOverrides: {
+    ".": { queryLogging: "Error", protocol: "PreferUDP", forwardDestination: "ClusterCoreDNS", forwardPolicy: "Sequential", maxConcurrent: 1000, cacheDurationInSeconds: 3600, serveStaleDurationInSeconds: 3600, serveStale: "Verify" },
+    "cluster.local": { queryLogging: "Error", protocol: "ForceTCP", forwardDestination: "ClusterCoreDNS", forwardPolicy: "Sequential", maxConcurrent: 1000, cacheDurationInSeconds: 3600, serveStaleDurationInSeconds: 3600, serveStale: "Immediate" },
+  },
+};
+
+describe("AKS compatibility", () => {
+  test("a plain AKS file loads unchanged, with AKS listener addresses", () => {
+    const r = buildConfig(AKS_FILE, resolv({ "/run/systemd/resolve/resolv.conf": "nameserver 168.63.129.16\n" }));
+    if (!r.ok) throw new Error(r.errors.join("\n"));
+    expect(r.config.listeners.vnetDNS).toEqual([{ host: "169.254.10.10", port: 53, family: 4 }]);
+    expect(r.config.listeners.kubeDNS).toEqual([{ host: "169.254.10.11", port: 53, family: 4 }]);
+    expect(r.config.upstreams.VnetDNS.map((e) => e.host)).toEqual(["168.63.129.16"]);
+    expect(r.config.zones.vnetDNS.find((z) => z.zone === ".")!.serveStale).toBe("Verify");
+  });
+
+  test("defaults match AKS when keys are absent", () => {
+    const r = buildConfig({ upstreams: { VnetDNS: ["127.0.0.9"] } }, noFiles);
+    if (!r.ok) throw new Error(r.errors.join("\n"));
+    const z = (set: "vnetDNS" | "kubeDNS", name: string) => r.config.zones[set].find((x) => x.zone === name)!;
+    expect(z("vnetDNS", ".")).toMatchObject({ protocol: "PreferUDP", forwardDestination: "VnetDNS", forwardPolicy: "Sequential", maxConcurrent: 1000, cacheDurationInSeconds: 3600, serveStaleDurationInSeconds: 3600, serveStale: "Immediate", queryLogging: "Error" });
+    expect(z("vnetDNS", "cluster.local")).toMatchObject({ protocol: "ForceTCP", forwardDestination: "ClusterCoreDNS" });
+    expect(z("kubeDNS", ".")).toMatchObject({ protocol: "PreferUDP", forwardDestination: "ClusterCoreDNS" });
+    expect(z("vnetDNS", ".").nxdomainRules.map((x) => x.suffix)).toEqual(["reddog.microsoft.com", "internal.cloudapp.net"]);
+    expect(r.config.upstreams.VnetDNS).toEqual([{ host: "127.0.0.9", port: 53, family: 4 }]);
+  });
+
+  test("serveStale Disabled is accepted as Disable", () => {
+    const r = buildConfig({ upstreams: { VnetDNS: ["127.0.0.9"] }, vnetDNSOverrides: { ".": { serveStale: "Disabled" } } }, noFiles);
+    expect(r.ok && r.config.zones.vnetDNS[0].serveStale).toBe("Disable");
+  });
+});
+
+describe("validation errors carry JSON paths", () => {
+  const errs = (json: unknown) => { const r = buildConfig(json, noFiles); return r.ok ? [] : r.errors; };
+  test("unknown keys, bad enums and bad numbers are all listed", () => {
+    const e = errs({ mode: "Sometimes", bogus: 1, kubeDNSOverrides: { "cluster.local": { protocol: "UDP", maxConcurrent: -1, extra: true } } });
+    expect(e).toContainEqual(expect.stringMatching(/^mode: /));
+    expect(e).toContain("bogus: unknown key");
+    expect(e).toContainEqual(expect.stringMatching(/^kubeDNSOverrides\["cluster.local"\]\.protocol: .*PreferUDP/));
+    expect(e).toContainEqual(expect.stringMatching(/^kubeDNSOverrides\["cluster.local"\]\.maxConcurrent: /));
+    expect(e).toContain('kubeDNSOverrides["cluster.local"].extra: unknown key');
+  });
+  test("the original's cross-field rules", () => {
+    const e = errs({
+      upstreams: { VnetDNS: ["127.0.0.9"] },
+      vnetDNSOverrides: { ".": { forwardDestination: "ClusterCoreDNS" }, "cluster.local": { forwardDestination: "VnetDNS" }, "corp.example": { protocol: "ForceTCP", serveStale: "Verify" } },
+    });
+    expect(e).toContainEqual(expect.stringMatching(/^vnetDNSOverrides\["\."\]\.forwardDestination: /));
+    expect(e).toContainEqual(expect.stringMatching(/^vnetDNSOverrides\["cluster.local"\]\.forwardDestination: /));
+    expect(e).toContainEqual(expect.stringMatching(/^vnetDNSOverrides\["corp.example"\]\.serveStale: /));
+  });
+  test("bad endpoints, self-forwarding and a non-loopback admin address", () => {
+    const e = errs({
+      listeners: { vnetDNS: ["169.254.10.10:99999", "nonsense"], kubeDNS: ["[fd00::1]:53"] },
+      upstreams: { VnetDNS: ["[fd00::1]:53"], ClusterCoreDNS: ["10.0.0.10:53"] },
+      admin: { listen: "0.0.0.0:8181" },
+    });
+    expect(e).toContainEqual(expect.stringMatching(/^listeners\.vnetDNS\[0\]: port out of range/));
+    expect(e).toContainEqual(expect.stringMatching(/^listeners\.vnetDNS\[1\]: /));
+    expect(e).toContainEqual(expect.stringMatching(/^upstreams\.VnetDNS\[0\]: .*our own listeners/));
+    expect(e).toContainEqual(expect.stringMatching(/^admin\.listen: .*allowNonLoopback/));
+  });
+  test("JSON syntax errors", () => {
+    const r = loadConfigText("{ not json", noFiles);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.errors[0]).toMatch(/not valid JSON/);
+  });
+  test("a resolv.conf without usable nameservers is an error naming the path", () => {
+    const e = errs({ upstreams: { VnetDNS: "/x/resolv.conf" } });
+    expect(e).toContainEqual(expect.stringMatching(/^upstreams\.VnetDNS: no usable nameserver in \/x\/resolv.conf/));
+  });
+});
+
+test("resolv.conf parsing skips systemd-resolved stubs and our own listeners", () => {
+  const text = "# comment\nnameserver 127.0.0.53\nnameserver 10.1.0.2\nnameserver 169.254.10.10\nnameserver fe80::1%eth0\nnameserver 10.1.0.2\noptions ndots:5\n";
+  const list = parseResolvConf(text, [{ host: "169.254.10.10", port: 53, family: 4 }]);
+  expect(list.map((e) => e.host)).toEqual(["10.1.0.2", "fe80::1"]);
+});
