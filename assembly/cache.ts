@@ -5,6 +5,7 @@
 import { HEAP, ensureMemory } from "./layout";
 import { suffixStart } from "./name";
 import { KEY_NAME_OFF } from "./query";
+import { hashBytes } from "./hash";
 
 // record header
 const H_LEN: usize = 0; // u32 total record length (8-aligned)
@@ -305,3 +306,35 @@ export function cacheFlushZone(zone: i32): i32 {
   }
   return count;
 }
+
+// Re-inserts a record exported by ringFirst/ringNext (warm restart). Every field is checked: a
+// corrupt or foreign record is refused (-1), never trusted. zone: the record's zone id in this run.
+export function cacheImport(rec: usize, len: i32, now: u32, zone: i32): i32 {
+  if (len < <i32>HDR + 8 || <i32>load<u32>(rec + H_LEN) != len) return -1;
+  const keyLen = <i32>load<u16>(rec + H_KEYLEN);
+  const nrr = <i32>load<u16>(rec + H_NRR);
+  const msgLen = <i32>load<u16>(rec + H_MSGLEN);
+  const qend = <i32>load<u16>(rec + H_QEND);
+  if (keyLen < <i32>KEY_NAME_OFF + 1 || keyLen > <i32>KEY_NAME_OFF + 255) return -1;
+  if (<i32>HDR + align(keyLen, 4) + (nrr << 2) + msgLen > len) return -1;
+  if (msgLen < 12 || qend < 17 || qend > msgLen) return -1;
+  const meta = recMeta(rec);
+  let prevEnd = qend;
+  for (let i = 0; i < nrr; i++) {
+    const m = load<u32>(meta + (<usize>i << 2));
+    const ttlOff = <i32>(m & 0xffff);
+    const end = <i32>(m >> 16);
+    if (ttlOff < prevEnd || ttlOff + 4 > end || end > msgLen) return -1;
+    prevEnd = end;
+  }
+  const stored = load<u32>(rec + H_STORED);
+  const ttl = load<u32>(rec + H_TTL);
+  const stale = load<u32>(rec + H_STALE);
+  if (<i64>now - <i64>stored >= <i64>ttl + <i64>stale) return -1; // no longer servable
+  const negative = (load<u8>(rec + H_FLAGS) & F_NEG) != 0;
+  const key = rec + HDR;
+  return cacheInsert(key, keyLen, hashBytes(key, keyLen), recMsg(rec), msgLen, meta, nrr, qend, stored, ttl, stale, negative, zone);
+}
+
+export function recLength(rec: usize): i32 { return <i32>load<u32>(rec + H_LEN); }
+export function recZoneOf(rec: usize): i32 { return recZone(rec); }

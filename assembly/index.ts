@@ -18,7 +18,7 @@ import { hashBytes } from "./hash";
 import {
   cacheInit, cacheFlush, cacheBytes, cacheInsert, findSlot, recordAt, killSlot, recStored, recTtl,
   recStale, recNrr, recMeta, recMsg, recQend, recTouch, recZone, recNegative, liveCount, negCount,
-  evictions, cacheFlushSuffix, cacheFlushZone,
+  evictions, cacheFlushSuffix, cacheFlushZone, ringFirst, ringNext, cacheImport, recLength,
 } from "./cache";
 import { zonesReset, zoneAdd, ruleAdd, matchZone, matchRule, ruleAction, ruleNameLen, ACTION_NXDOMAIN, ACTION_HEALTH } from "./zones";
 
@@ -171,7 +171,7 @@ export function answerHealth(qlen: i32, addrLen: i32): i32 {
 }
 
 // Zones and rules: the lowercased wire name is in IN.
-export function addZone(set: i32, n: i32): i32 { return zoneAdd(set, IN, n); }
+export function addZone(set: i32, n: i32, id: i32): i32 { return zoneAdd(set, IN, n, id); }
 export function addRule(set: i32, zone: i32, action: i32, minLabels: i32, exact: i32, n: i32): i32 {
   return ruleAdd(set, zone, action, minLabels, exact, IN, n);
 }
@@ -197,4 +197,14 @@ export function peek(len: i32, now: u32, set: i32): i32 {
   setRes(R_NEGATIVE, recNegative(rec) ? 1 : 0);
   setRes(R_ZONE, recZone(rec));
   return age < recTtl(rec) ? <i32>(recTtl(rec) - age) : -1;
+}
+
+// Warm-restart snapshots: walk live records oldest first (pointer and length of each, 0 at the end),
+// and import one record copied into IN under the zone id it has in this run.
+export function snapFirst(): usize { return ringFirst(); }
+export function snapNext(): usize { return ringNext(); }
+export function snapRecordLength(rec: usize): i32 { return recLength(rec); }
+export function snapImport(len: i32, now: u32, zone: i32): i32 {
+  if (len > MSG_MAX + 1024) return -1;
+  return cacheImport(IN, len, now, zone);
 }

@@ -72,19 +72,25 @@ export function parseQuery(msg: usize, len: i32): i32 {
   store<u8>(KEY + 4, <u8>qclass);
   // Only a question sent as an uncompressed name may be echoed (a pointer in it is already an error).
   setRes(R_QOK, 1);
-  if (opcodeErr != 0) return fail(opcodeErr);
+  // The records are read even for an unknown opcode: its NOTIMP must carry an OPT when the query had
+  // a valid one (RFC 6891 7). The opcode error still wins over anything found there.
+  const e = parseRecords(msg, len, qnameEnd + 4, an, ns, ar);
+  return fail(opcodeErr != 0 ? opcodeErr : e);
+}
 
-  let off = qnameEnd + 4;
+// The answer, authority and additional records of a query: only the OPT record is looked into.
+function parseRecords(msg: usize, len: i32, start: i32, an: i32, ns: i32, ar: i32): i32 {
+  let off = start;
   const total = an + ns + ar;
   let sawOpt = false;
   let badVersion = false;
   for (let i = 0; i < total; i++) {
     const next = skipRecord(msg, len, off);
-    if (next < 0) return fail(next);
+    if (next < 0) return next;
     if (rrType == TYPE_OPT) {
-      if (i < an + ns) return fail(E_OPT_SECTION);
-      if (sawOpt) { setRes(R_EDNS, 0); return fail(E_OPT_DUP); }
-      if (u8at(msg + <usize>rrStart) != 0) return fail(E_OPT_NAME);
+      if (i < an + ns) return E_OPT_SECTION;
+      if (sawOpt) { setRes(R_EDNS, 0); return E_OPT_DUP; }
+      if (u8at(msg + <usize>rrStart) != 0) return E_OPT_NAME;
       sawOpt = true;
       const fixed = msg + <usize>rrStart + 3; // class, ttl
       let udp = be16(fixed);
@@ -99,8 +105,8 @@ export function parseQuery(msg: usize, len: i32): i32 {
     }
     off = next;
   }
-  if (off != len) return fail(E_TRAILING);
-  if (badVersion) return fail(E_BADVERS);
+  if (off != len) return E_TRAILING;
+  if (badVersion) return E_BADVERS;
   return 0;
 }
 

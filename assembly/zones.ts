@@ -19,14 +19,17 @@ let ruleCount: i32 = 0;
 
 export function zonesReset(): void { zoneCount = 0; ruleCount = 0; }
 
-// Adds a zone (lowercased wire name at `name`) to listener set `set`. Returns its index or -1.
-export function zoneAdd(set: i32, name: usize, n: i32): i32 {
-  if (zoneCount >= MAX_ZONES || n < 1 || n > 255) return -1;
+// Adds a zone (lowercased wire name at `name`) to listener set `set` under the caller's stable id
+// (0..254; ids survive reloads, so cache records keep naming the right zone). Returns 0 or -1.
+export function zoneAdd(set: i32, name: usize, n: i32, id: i32): i32 {
+  if (zoneCount >= MAX_ZONES || n < 1 || n > 255 || id < 0 || id >= ANY_ZONE) return -1;
   const z = zoneAt(zoneCount);
   store<u8>(z, <u8>set);
+  store<u8>(z + 1, <u8>id);
   store<u16>(z + 6, <u16>n);
   memory.copy(z + 8, name, <usize>n);
-  return zoneCount++;
+  zoneCount++;
+  return 0;
 }
 
 export function ruleAdd(set: i32, zone: i32, action: i32, minLabels: i32, exact: i32, name: usize, n: i32): i32 {
@@ -50,7 +53,7 @@ function endsWith(e: usize, name: usize, n: i32): bool {
   return memory.compare(name + <usize>(n - zl), e + 8, <usize>zl) == 0;
 }
 
-// Longest zone of `set` containing the parsed question name, or -1.
+// Id of the longest zone of `set` containing the parsed question name, or -1.
 export function matchZone(set: i32, n: i32): i32 {
   const name = KEY + KEY_NAME_OFF;
   let best = -1;
@@ -59,7 +62,7 @@ export function matchZone(set: i32, n: i32): i32 {
     const z = zoneAt(i);
     if (<i32>load<u8>(z) != set) continue;
     const zl = <i32>load<u16>(z + 6);
-    if (zl > bestLen && endsWith(z, name, n)) { best = i; bestLen = zl; }
+    if (zl > bestLen && endsWith(z, name, n)) { best = <i32>load<u8>(z + 1); bestLen = zl; }
   }
   return best;
 }

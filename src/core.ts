@@ -26,7 +26,7 @@ interface Exports {
   answerError(qlen: number, rcode: number): number;
   answerHealth(qlen: number, addrLen: number): number;
   zonesReset(): void;
-  addZone(set: number, n: number): number;
+  addZone(set: number, n: number, id: number): number;
   addRule(set: number, zone: number, action: number, minLabels: number, exact: number, n: number): number;
   cacheFlush(): number;
   flushName(n: number, set: number, qtype: number): number;
@@ -35,6 +35,8 @@ interface Exports {
   cacheCount(): number; cacheNegativeCount(): number; cacheBytes(): number;
   cacheEvictions(): number; cacheHits(): number; cacheMisses(): number;
   peek(len: number, now: number, set: number): number;
+  snapFirst(): number; snapNext(): number; snapRecordLength(rec: number): number;
+  snapImport(len: number, now: number, zone: number): number;
 }
 
 /** Encodes a presentation name ("Cluster.Local", "." ) as a lowercased wire name. */
@@ -152,14 +154,15 @@ export class Core {
     return this.x.answerHealth(clientQuery.length, addr.length);
   }
 
-  resetZones(): void { this.x.zonesReset(); }
-  addZone(set: number, name: string): number {
+  resetZones(): void { this.x.zonesReset(); this.autoZoneId = 0; }
+  /** Adds a zone under a stable id (0..254) that cache records and handle() results refer to. */
+  addZone(set: number, name: string, id: number = this.autoZoneId++): number {
     const w = encodeName(name);
     this.mem.set(w, this.IN);
-    const i = this.x.addZone(set, w.length);
-    if (i < 0) throw new Error("too many zones");
-    return i;
+    if (this.x.addZone(set, w.length, id) < 0) throw new Error("too many zones (at most 64) or zone id out of range");
+    return id;
   }
+  private autoZoneId = 0;
   addRule(set: number, zone: number, action: number, name: string, minLabels: number, exact: boolean): void {
     const w = encodeName(name);
     this.mem.set(w, this.IN);
@@ -188,6 +191,21 @@ export class Core {
       hits: this.x.cacheHits() >>> 0,
       misses: this.x.cacheMisses() >>> 0,
     };
+  }
+
+  /** Every live cache record (oldest first) as an opaque copy, with the zone id it belongs to. */
+  *exportRecords(): Generator<{ bytes: Uint8Array; zone: number }> {
+    for (let rec = this.x.snapFirst(); rec !== 0; rec = this.x.snapNext()) {
+      const bytes = this.mem.slice(rec, rec + this.x.snapRecordLength(rec));
+      yield { bytes, zone: bytes[30] | (bytes[31] << 8) };
+    }
+  }
+
+  /** Re-inserts an exported record under this run's zone id; false when refused (corrupt, expired). */
+  importRecord(bytes: Uint8Array, now: number, zone: number): boolean {
+    if (bytes.length > 65536 + 1024) return false;
+    this.mem.set(bytes, this.IN);
+    return this.x.snapImport(bytes.length, now, zone) === 0;
   }
 
   /** Remaining TTL of the cached answer for msg, or -1 (tests and tools). */

@@ -48,7 +48,7 @@ async function main(): Promise<number> {
   if (r.config.mode === "Disabled") { log.info("mode is Disabled: not starting", { file: path }); return 0; }
   let app: Appliance;
   try {
-    app = await Appliance.start({ runtime: rt, config: r.config, log, version: VERSION });
+    app = await Appliance.start({ runtime: rt, config: r.config, log, version: VERSION, reloadSource: () => loadConfig(rt, path) });
   } catch (e) {
     log.error("start failed", { error: (e as Error).message });
     return 1;
@@ -63,6 +63,10 @@ async function main(): Promise<number> {
     };
     rt.onSignal("SIGTERM", () => stop("SIGTERM"));
     rt.onSignal("SIGINT", () => stop("SIGINT"));
+    rt.onSignal("SIGHUP", () => {
+      log.info("signal received, reloading config", { signal: "SIGHUP", file: path ?? "(embedded default)" });
+      void app.reloadFromSource();
+    });
   });
   return 0;
 }

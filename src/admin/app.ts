@@ -54,5 +54,9 @@ export function createAdminApp(app: Appliance) {
       if (type !== undefined) return c.json({ error: "type needs name" }, 400);
       return c.json({ flushed: app.core.flushAll() });
     })
-    .get("/config", (c) => c.json(app.config));
+    .get("/config", (c) => c.json(app.config))
+    .post("/reload", async (c) => {
+      const r = await app.reloadFromSource();
+      return r.ok ? c.json({ reloaded: true, ...r.summary }) : c.json({ reloaded: false, errors: r.errors }, 400);
+    });
 }
