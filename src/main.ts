@@ -6,6 +6,7 @@ import type { Runtime } from "./runtime/types";
 import { createLogger } from "./log";
 import { loadConfigText, buildConfig, EMBEDDED_DEFAULT, type BuildResult } from "./config/effective";
 import { Appliance } from "./appliance";
+import { SystemdNotifier } from "./notify";
 
 function loadConfig(rt: Runtime, path: string | null): BuildResult {
   const read = (p: string) => rt.readTextFile(p);
@@ -46,6 +47,7 @@ async function main(): Promise<number> {
   }
   for (const w of r.warnings) log.warn("config warning", { problem: w });
   if (r.config.mode === "Disabled") { log.info("mode is Disabled: not starting", { file: path }); return 0; }
+  const notifier = new SystemdNotifier(rt, log);
   let app: Appliance;
   try {
     app = await Appliance.start({ runtime: rt, config: r.config, log, version: VERSION, reloadSource: () => loadConfig(rt, path) });
@@ -53,19 +55,24 @@ async function main(): Promise<number> {
     log.error("start failed", { error: (e as Error).message });
     return 1;
   }
+  notifier.ready(`serving on ${app.listeners.length} listener(s)`);
+  await notifier.startWatchdog(app);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (sig: string) => {
       if (stopping) return;
       stopping = true;
       log.info("signal received, shutting down", { signal: sig });
+      notifier.stopping();
+      notifier.stop();
       app.stop().then(resolve, resolve);
     };
     rt.onSignal("SIGTERM", () => stop("SIGTERM"));
     rt.onSignal("SIGINT", () => stop("SIGINT"));
     rt.onSignal("SIGHUP", () => {
       log.info("signal received, reloading config", { signal: "SIGHUP", file: path ?? "(embedded default)" });
-      void app.reloadFromSource();
+      notifier.reloading();
+      void app.reloadFromSource().finally(() => notifier.ready("reloaded"));
     });
   });
   return 0;

@@ -1,6 +1,7 @@
 // Runtime adapter for Bun.
 import { renameSync, writeFileSync, readFileSync, openSync, fsyncSync, closeSync } from "node:fs";
 import wasmPath from "../../build/core.wasm" with { type: "file" };
+import { sdNotify } from "./bun-notify";
 import type { Runtime, UdpSocket, UdpDataHandler, TcpConn, TcpHandlers, TcpServer, HttpServer } from "./types";
 
 declare const Bun: any;
@@ -90,4 +91,8 @@ export const bunRuntime: Runtime = {
   args: () => process.argv.slice(2),
   async loadCoreWasm() { return new Uint8Array(await Bun.file(wasmPath).arrayBuffer()); },
   rss: () => process.memoryUsage.rss(),
+  notify(state) {
+    const sock = process.env.NOTIFY_SOCKET;
+    return sock ? sdNotify(sock, state) : false;
+  },
 };

@@ -57,6 +57,8 @@ export interface Runtime {
   args(): string[];
   /** The compiled packet core, embedded in the single binary. */
   loadCoreWasm(): Promise<Uint8Array>;
+  /** Sends a systemd notification (READY=1, WATCHDOG=1, ...) to $NOTIFY_SOCKET; false if none. */
+  notify(state: string): boolean;
   /** Resident set size of this process in bytes. */
   rss(): number;
 }
