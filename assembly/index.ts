@@ -108,6 +108,7 @@ export function handle(len: i32, now: u32, set: i32, tcp: i32): i32 {
   const stored = recStored(rec);
   const age = now > stored ? now - stored : 0;
   setRes(R_AGE, <i32>age);
+  setRes(R_NEGATIVE, recNegative(rec) ? 1 : 0);
   if (age < ttl) {
     hits++;
     setRes(R_STATUS, S_HIT);
@@ -207,4 +208,16 @@ export function snapRecordLength(rec: usize): i32 { return recLength(rec); }
 export function snapImport(len: i32, now: u32, zone: i32): i32 {
   if (len > MSG_MAX + 1024) return -1;
   return cacheImport(IN, len, now, zone);
+}
+
+// Live entries per zone id, written as 256 i32 counts into AUX (admin statistics).
+export function zoneCounts(): usize {
+  memory.fill(AUX, 0, 256 << 2);
+  let rec = ringFirst();
+  while (rec != 0) {
+    const z = recZone(rec);
+    if (z < 256) store<i32>(AUX + (<usize>z << 2), load<i32>(AUX + (<usize>z << 2)) + 1);
+    rec = ringNext();
+  }
+  return AUX;
 }

@@ -36,6 +36,7 @@ export function skipRecord(msg: usize, len: i32, off: i32): i32 {
 // builder how much of the query may be echoed.
 export function parseQuery(msg: usize, len: i32): i32 {
   setRes(R_QOK, 0);
+  setRes(R_QTYPE, 0);
   setRes(R_EDNS, 0);
   setRes(R_DO, 0);
   setRes(R_UDP, 512);

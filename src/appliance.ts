@@ -14,7 +14,7 @@ import { TcpListener } from "./server/tcp";
 import type { ZoneRuntime } from "./server/zone-runtime";
 import { Upstream } from "./upstream/upstream";
 import { Forwarder } from "./upstream/forwarder";
-import { createAdminApp } from "./admin/app";
+import { createAdminApp, createReadyApp } from "./admin/app";
 import { restoreFromFile, saveToFile, type ZoneRef } from "./cache/snapshot";
 
 export const HEALTH_NAME = "health-check.localdns.local";
@@ -40,6 +40,7 @@ export class Appliance {
   upstreams = new Map<Destination, Upstream[]>();
   admin: HttpServer | null = null;
   metricsServer: HttpServer | null = null;
+  readyServers: HttpServer[] = [];
   private stopping = false;
   readonly startedAt = Date.now();
   reloads = { ok: 0, failed: 0 };
@@ -199,6 +200,20 @@ export class Appliance {
     const a = c.admin;
     if (a.listen) this.admin = this.rt.serveHttp(a.listen.host, a.listen.port, this.adminApp.fetch);
     if (a.metricsListen) this.metricsServer = this.rt.serveHttp(a.metricsListen.host, a.metricsListen.port, this.adminApp.fetch);
+    if (a.readyOnListeners) {
+      const ready = createReadyApp(this);
+      const port = a.listen?.port ?? 8181;
+      const hosts = new Set(this.listeners.map((l) => l.ep.host));
+      for (const h of hosts) this.readyServers.push(this.rt.serveHttp(h, port, ready.fetch));
+    }
+  }
+
+  private stopAdmin(): void {
+    void this.admin?.stop();
+    void this.metricsServer?.stop();
+    for (const r of this.readyServers) void r.stop();
+    this.admin = this.metricsServer = null;
+    this.readyServers = [];
   }
 
   /** Re-reads the config source and applies it; on any problem the running config stays. */
@@ -226,9 +241,8 @@ export class Appliance {
     this.applyZones(c);
     this.configureCore(c);
     if (c.cache.maxBytes !== prev.cache.maxBytes) this.log.warn("cache.maxBytes changes take effect at the next restart", { running: prev.cache.maxBytes });
-    if (JSON.stringify(c.admin) !== JSON.stringify(prev.admin)) {
-      void this.admin?.stop(); void this.metricsServer?.stop();
-      this.admin = this.metricsServer = null;
+    if (JSON.stringify(c.admin) !== JSON.stringify(prev.admin) || (c.admin.readyOnListeners && JSON.stringify(c.listeners) !== JSON.stringify(prev.listeners))) {
+      this.stopAdmin();
       try { this.startAdmin(c); } catch (e) { this.log.error("admin listener not restarted", { error: (e as Error).message }); }
     }
     this.config = c;
@@ -270,7 +284,6 @@ export class Appliance {
   private closeAll(): void {
     for (const l of this.listeners) { try { l.udp.close(); l.tcp.stop(); } catch { /* closed */ } }
     for (const list of this.upstreams.values()) for (const u of list) u.close();
-    void this.admin?.stop();
-    void this.metricsServer?.stop();
+    this.stopAdmin();
   }
 }

@@ -37,6 +37,7 @@ interface Exports {
   peek(len: number, now: number, set: number): number;
   snapFirst(): number; snapNext(): number; snapRecordLength(rec: number): number;
   snapImport(len: number, now: number, zone: number): number;
+  zoneCounts(): number;
 }
 
 /** Encodes a presentation name ("Cluster.Local", "." ) as a lowercased wire name. */
@@ -191,6 +192,12 @@ export class Core {
       hits: this.x.cacheHits() >>> 0,
       misses: this.x.cacheMisses() >>> 0,
     };
+  }
+
+  /** Live cache entries per zone id. */
+  entriesByZone(): Int32Array {
+    const p = this.x.zoneCounts();
+    return new Int32Array(this.mem.buffer.slice(p, p + 1024));
   }
 
   /** Every live cache record (oldest first) as an opaque copy, with the zone id it belongs to. */

@@ -60,14 +60,14 @@ export class QueryHandler {
   ) {}
 
   /** The UDP data callback for a listener of set `set`: the cache-hit path allocates nothing. */
-  udp(set: number): (sock: UdpSocket, buf: Uint8Array, port: number, addr: string) => void {
+  udp(set: number, v6: boolean): (sock: UdpSocket, buf: Uint8Array, port: number, addr: string) => void {
     const core = this.core;
     const res = core.res;
     const stats = this.stats;
-    const req = stats.requests[set];
+    const fam = v6 ? 1 : 0;
     return (sock, buf, port, addr) => {
-      req[0]++;
       const n = core.handle(buf, this.clock.nowSeconds(), set, false);
+      stats.request(res[R.ZONE], 0, fam, res[R.QTYPE]);
       if (n > 0) {
         sock.send(core.out(n), port, addr);
         this.answered(set, buf, false, addr, port, n);
@@ -80,9 +80,9 @@ export class QueryHandler {
 
   /** One framed TCP message. */
   tcp(set: number, msg: Uint8Array, send: Send, addr: string, port: number): void {
-    this.stats.requests[set][1]++;
     const core = this.core;
     const n = core.handle(msg, this.clock.nowSeconds(), set, true);
+    this.stats.request(core.res[R.ZONE], 1, addr.includes(":") && !addr.startsWith("::ffff:") ? 1 : 0, core.res[R.QTYPE]);
     if (n > 0) {
       send(core.framedOut(n));
       this.answered(set, msg, true, addr, port, n);
@@ -97,16 +97,16 @@ export class QueryHandler {
     const res = this.core.res;
     const status = res[R.STATUS];
     const stats = this.stats;
+    const zi = res[R.ZONE];
+    const rcode = this.core.mem[this.core.OUT + 3] & 0xf;
+    stats.response(set, zi, rcode);
+    stats.duration[set].fast();
     if (status === Status.HIT) {
       stats.hits++;
-      stats.rcodes[this.core.mem[this.core.OUT + 3] & 0xf]++;
-      if (res[R.PREFETCH] === 1) this.refresh(set, this.zones[res[R.ZONE]], true);
-    } else {
-      if (status === Status.BLOCKED) stats.blocked++;
-      else if (status === Status.ERROR) stats.errorsAnswered++;
-      stats.rcodes[this.core.mem[this.core.OUT + 3] & 0xf]++;
-    }
-    const zi = res[R.ZONE];
+      if (res[R.NEGATIVE] === 1) stats.hitsDenial++;
+      if (res[R.PREFETCH] === 1) this.refresh(set, this.zones[zi], true);
+    } else if (status === Status.BLOCKED) stats.blocked++;
+    else if (status === Status.ERROR) stats.errorsAnswered++;
     if (zi >= 0 && this.zones[zi].logAll) this.logQuery(this.zones[zi], query, tcp, addr, port, this.core.out(n), 0);
   }
 
@@ -117,6 +117,8 @@ export class QueryHandler {
     if (status === Status.HEALTH) {
       this.stats.health++;
       const n = core.answerHealth(msg, ipBytes(addr));
+      this.stats.response(set, res[R.ZONE], 0);
+      this.stats.duration[set].fast();
       send(core.out(n));
       return;
     }
@@ -125,6 +127,8 @@ export class QueryHandler {
       const staleLen = res[R.OUT_LEN];
       if (zone.settings.serveStale === "Immediate") {
         this.stats.staleServed++;
+        this.stats.response(set, zone.index, core.mem[core.OUT + 3] & 0xf);
+        this.stats.duration[set].fast();
         send(core.out(staleLen));
         if (zone.logAll) this.logQuery(zone, msg, tcp, addr, port, core.out(staleLen), 0, true);
         this.refresh(set, zone, false);
@@ -151,6 +155,8 @@ export class QueryHandler {
     if (!zone.forwarder.tryAcquire()) {
       this.stats.refused++;
       const n = core.answerError(msg, Rcode.REFUSED);
+      this.stats.response(set, zone.index, Rcode.REFUSED);
+      this.stats.duration[set].fast();
       send(core.out(n));
       this.logFailure(zone, waiter, "maxConcurrent reached", Rcode.REFUSED);
       return;
@@ -208,6 +214,8 @@ export class QueryHandler {
     for (const w of inf.waiters) {
       if (w.stale) {
         this.stats.staleServed++;
+        this.stats.response(inf.zone.set, inf.zone.index, w.stale[3] & 0xf);
+        this.stats.duration[inf.zone.set].observe((performance.now() - w.started) / 1000);
         w.send(w.stale);
         continue;
       }
@@ -224,7 +232,8 @@ export class QueryHandler {
 
   private reply(zone: ZoneRuntime, w: Waiter, n: number, rcode: number): void {
     const out = this.core.out(n);
-    this.stats.rcodes[rcode & 0xf]++;
+    this.stats.response(zone.set, zone.index, rcode);
+    this.stats.duration[zone.set].observe((performance.now() - w.started) / 1000);
     w.send(out);
     if (zone.logAll) this.logQuery(zone, w.query, w.tcp, w.remote, w.port, out, performance.now() - w.started);
   }

@@ -5,7 +5,7 @@ import type { QueryHandler } from "./handler";
 
 export async function listenUdp(rt: Runtime, ep: Endpoint, set: number, handler: QueryHandler): Promise<UdpSocket> {
   try {
-    return await rt.bindUdp(ep.host, ep.port, handler.udp(set));
+    return await rt.bindUdp(ep.host, ep.port, handler.udp(set, ep.family === 6));
   } catch (e) {
     throw new Error(`cannot bind UDP ${formatEndpoint(ep)}: ${(e as Error).message}`);
   }

@@ -15,6 +15,8 @@ export enum Verdict {
   Failover,
 }
 
+const RCODES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
+
 export interface ForwardTask {
   /** The upstream query; its first two octets are rewritten with each attempt's ID. */
   readonly query: Uint8Array;
@@ -79,6 +81,7 @@ export class Forwarder {
     task.query[0] = id >> 8;
     task.query[1] = id & 0xff;
     let settled = false;
+    const sentAt = performance.now();
     const next = (reason: string, countFailure: boolean) => {
       if (settled) return;
       settled = true;
@@ -92,6 +95,7 @@ export class Forwarder {
         const v = task.onReply(msg, up, tcp);
         if (v === Verdict.Drop) return false;
         settled = true;
+        up.observe(RCODES[msg[3] & 0xf] ?? String(msg[3] & 0xf), (performance.now() - sentAt) / 1000);
         clearTimeout(timer);
         if (v === Verdict.Done) { up.succeeded(); this.release(); return true; }
         if (v === Verdict.RetryTcp) { up.succeeded(); this.attempt(task, order, i, true, deadline, "truncated"); return true; }

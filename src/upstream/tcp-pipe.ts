@@ -15,6 +15,8 @@ export class TcpPipe {
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
   readonly opened = { count: 0 };
   queries = 0;
+  connHits = 0; // queries that found the connection open
+  connMisses = 0; // queries that had to wait for a new connection
   age = 0; // when the current connection opened (ms)
 
   constructor(private readonly rt: Runtime, readonly to: Endpoint, private readonly idleMs: number) {}
@@ -31,9 +33,11 @@ export class TcpPipe {
     const framed = frame(query);
     const withdraw = () => { if (this.pending.get(id) === p) { this.pending.delete(id); this.armIdle(); } };
     if (this.conn) {
+      this.connHits++;
       this.conn.state.out.write(this.conn, framed);
       return withdraw;
     }
+    this.connMisses++;
     this.open().then(
       (conn) => { if (this.pending.get(id) === p) conn.state.out.write(conn, framed); },
       (err: Error) => { if (this.pending.get(id) === p) { this.pending.delete(id); p.onError(err); } },

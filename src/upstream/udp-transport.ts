@@ -16,6 +16,8 @@ export class UdpTransport {
   private nextSlot = 0;
   private closed = false;
   sent = 0;
+  connHits = 0; // queries sent on an already bound socket
+  connMisses = 0; // queries that had to bind a new socket
 
   constructor(private readonly rt: Runtime, readonly to: Endpoint) {
     for (let i = 0; i < SOCKETS; i++) this.slots.push({ sock: null, binding: null, used: 0, pending: 0 });
@@ -50,7 +52,8 @@ export class UdpTransport {
   }
 
   private socketFor(slot: Slot): Promise<UdpSocket> {
-    if (slot.sock) return Promise.resolve(slot.sock);
+    if (slot.sock) { this.connHits++; return Promise.resolve(slot.sock); }
+    this.connMisses++;
     if (!slot.binding) {
       const host = this.to.family === 6 ? "::" : "0.0.0.0";
       slot.binding = this.rt.bindUdp(host, 0, (_s, buf, port, addr) => this.onData(buf, port, addr)).then((s) => {

@@ -7,6 +7,7 @@ import type { PendingQuery } from "./pending";
 import { UdpTransport } from "./udp-transport";
 import { TcpPipe } from "./tcp-pipe";
 import { randomU16 } from "./ids";
+import { Histogram } from "../server/stats";
 
 export interface UpstreamOptions { maxFails: number; healthCheckIntervalMs: number; tcpIdleTimeoutMs: number; healthCheck: boolean }
 
@@ -24,6 +25,14 @@ export class Upstream {
   preferTcpProbe = false;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
   readonly counters = { queries: 0, failures: 0, healthcheckFailures: 0 };
+  /** Upstream round-trip time by the reply's rcode. */
+  readonly durations = new Map<string, Histogram>();
+
+  observe(rcode: string, seconds: number): void {
+    let h = this.durations.get(rcode);
+    if (!h) this.durations.set(rcode, (h = new Histogram()));
+    h.observe(seconds);
+  }
   onStateChange: (u: Upstream) => void = () => {};
 
   constructor(rt: Runtime, readonly endpoint: Endpoint, private readonly opts: UpstreamOptions, private readonly log: Logger) {
