@@ -108,7 +108,10 @@ export class Appliance {
         const key = `${dest}|${formatEndpoint(ep)}`;
         const existing = old.get(key);
         if (existing) { old.delete(key); return existing; }
-        return new Upstream(this.rt, ep, { maxFails: f.maxFails, healthCheckIntervalMs: f.healthCheckIntervalMs, tcpIdleTimeoutMs: f.tcpIdleTimeoutMs, healthCheck }, this.log);
+        return new Upstream(this.rt, ep, {
+          maxFails: f.maxFails, healthCheckIntervalMs: f.healthCheckIntervalMs, healthCheck,
+          tcp: { size: f.tcpPoolSize, max: f.tcpPoolMax, maxAgeMs: f.tcpMaxAgeMs, maxQueries: f.tcpMaxQueries, idleMs: f.tcpIdleTimeoutMs },
+        }, this.log);
       }));
     }
     this.upstreams = next;

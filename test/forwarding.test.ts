@@ -22,13 +22,51 @@ const ups = (...f: FakeUpstream[]) => f.map((u) => `${u.host}:${u.port}`);
 describe("protocols", () => {
   test("ForceTCP carries many queries on one persistent upstream connection", async () => {
     const up = await upstream("127.0.0.3");
-    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) }, forward: { tcpPoolSize: 1, tcpPoolMax: 1 } });
     const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => query(s.kube.host, s.kube.port, `svc-${i}.ns.svc.cluster.local`)));
     expect(answers.every((a) => a.rcode === "NOERROR" && a.answers[0].data === "10.1.2.3")).toBe(true);
     for (let i = 40; i < 60; i++) await query(s.kube.host, s.kube.port, `svc-${i}.ns.svc.cluster.local`);
     expect(up.seen.length).toBe(60);
     expect(up.seen.every((q) => q.proto === "tcp")).toBe(true);
     expect(up.tcpConnections).toBe(1);
+  });
+
+  test("the default TCP pool spreads queries over four persistent connections", async () => {
+    const up = await upstream("127.0.0.3");
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => query(s.kube.host, s.kube.port, `r${round}-${i}.svc.cluster.local`)));
+    }
+    expect(up.seen.length).toBe(60);
+    expect(up.tcpConnections).toBe(4);
+    const perConn = new Map<number, number>();
+    for (const q of up.seen) perConn.set(q.remotePort, (perConn.get(q.remotePort) ?? 0) + 1);
+    expect(perConn.size).toBe(4);
+    expect(Math.min(...perConn.values())).toBeGreaterThanOrEqual(5);
+  });
+
+  test("connections are recycled after their maximum age without losing a query", async () => {
+    const up = await upstream("127.0.0.3", () => ({ kind: "answer", delayMs: 30 }));
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) }, forward: { tcpPoolSize: 2, tcpMaxAgeMs: 150 } });
+    const answers: any[] = [];
+    for (let round = 0; round < 8; round++) {
+      answers.push(...await Promise.all(Array.from({ length: 10 }, (_, i) => query(s.kube.host, s.kube.port, `age${round}-${i}.svc.cluster.local`))));
+      await sleep(60);
+    }
+    expect(answers.every((a) => a.rcode === "NOERROR")).toBe(true);
+    expect(up.seen.length).toBe(80); // nothing was retried
+    expect(up.tcpConnections).toBeGreaterThan(4);
+    expect(s.app.upstreams.get("ClusterCoreDNS")![0].tcp.recycled).toBeGreaterThan(0);
+  });
+
+  test("a connection that drops under in-flight queries costs a retry on another connection, not a failure", async () => {
+    let dropped = 0;
+    const up = await upstream("127.0.0.3", () => (dropped++ < 1 ? { kind: "close" } : undefined));
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) }, forward: { tcpPoolSize: 1 } });
+    const r = await query(s.kube.host, s.kube.port, "reset.svc.cluster.local");
+    expect(r.rcode).toBe("NOERROR");
+    expect(up.seen.length).toBe(2);
+    expect(up.tcpConnections).toBe(2);
   });
 
   test("PreferUDP asks over UDP and retries over TCP when the reply is truncated", async () => {

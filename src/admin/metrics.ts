@@ -86,7 +86,9 @@ export function renderMetrics(app: Appliance): string {
   o.family("localdns_upstream_failures_total", "counter", "Failed upstream attempts (timeouts, errors, SERVFAIL/REFUSED).");
   for (const { u } of ups) o.sample("localdns_upstream_failures_total", { to: u.name }, u.counters.failures);
   o.family("localdns_upstream_open_connections", "gauge", "Open TCP connections per upstream.");
-  for (const { u } of ups) o.sample("localdns_upstream_open_connections", { to: u.name }, u.tcp.isOpen ? 1 : 0);
+  for (const { u } of ups) o.sample("localdns_upstream_open_connections", { to: u.name }, u.tcp.openConnections);
+  o.family("localdns_upstream_connections_recycled_total", "counter", "TCP connections drained and replaced after their maximum age or query count.");
+  for (const { u } of ups) o.sample("localdns_upstream_connections_recycled_total", { to: u.name }, u.tcp.recycled);
   o.family("localdns_cache_bytes", "gauge", "Bytes of cache memory in use (table plus records).");
   o.sample("localdns_cache_bytes", {}, c.bytes);
   o.family("localdns_cache_max_bytes", "gauge", "The configured cache memory cap.");

@@ -31,7 +31,10 @@ export interface EffectiveConfig {
   zones: Record<ListenerSet, ZoneSettings[]>;
   admin: { listen: Endpoint | null; metricsListen: Endpoint | null; allowNonLoopback: boolean; token: string | null; readyOnListeners: boolean };
   cache: { maxBytes: number; prefetch: boolean; staleAnswerTtl: number; negativeTtlWithoutSoa: number; snapshotPath: string | null; hostsFile: string | null };
-  forward: { attemptTimeoutMs: number; deadlineMs: number; maxFails: number; healthCheckIntervalMs: number; tcpIdleTimeoutMs: number; randomizeCase: boolean };
+  forward: {
+    attemptTimeoutMs: number; deadlineMs: number; maxFails: number; healthCheckIntervalMs: number; tcpIdleTimeoutMs: number;
+    tcpPoolSize: number; tcpPoolMax: number; tcpMaxAgeMs: number; tcpMaxQueries: number; randomizeCase: boolean;
+  };
   server: { maxUdpSize: number; tcpIdleTimeoutMs: number; maxTcpConnections: number; shutdownGraceMs: number };
 }
 
@@ -200,6 +203,10 @@ export function buildConfig(json: unknown, readFile: FileReader): BuildResult {
       maxFails: fw.maxFails ?? 2,
       healthCheckIntervalMs: fw.healthCheckIntervalMs ?? 500,
       tcpIdleTimeoutMs: fw.tcpIdleTimeoutMs ?? 10000,
+      tcpPoolSize: fw.tcpPoolSize ?? 4,
+      tcpPoolMax: Math.max(fw.tcpPoolMax ?? 16, fw.tcpPoolSize ?? 4),
+      tcpMaxAgeMs: fw.tcpMaxAgeMs ?? 30000,
+      tcpMaxQueries: fw.tcpMaxQueries ?? 20000,
       randomizeCase: fw.randomizeCase ?? false,
     },
     server: {

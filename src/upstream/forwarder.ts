@@ -62,7 +62,7 @@ export class Forwarder {
       return;
     }
     const deadline = Date.now() + this.settings.deadlineMs;
-    this.attempt(task, order, 0, this.settings.forceTcp, deadline, "");
+    this.attempt(task, order, 0, this.settings.forceTcp, deadline, "", false);
   }
 
   private finish(task: ForwardTask, reason: string): void {
@@ -70,7 +70,9 @@ export class Forwarder {
     task.onFailure(reason);
   }
 
-  private attempt(task: ForwardTask, order: Upstream[], i: number, tcp: boolean, deadline: number, lastReason: string): void {
+  // retriedHere: a TCP connection to this upstream already failed under this query once; a second
+  // transport error moves on to the next upstream.
+  private attempt(task: ForwardTask, order: Upstream[], i: number, tcp: boolean, deadline: number, lastReason: string, retriedHere: boolean): void {
     const left = deadline - Date.now();
     if (i >= order.length || left <= 0) {
       this.finish(task, lastReason || "deadline passed");
@@ -87,7 +89,7 @@ export class Forwarder {
       settled = true;
       clearTimeout(timer);
       if (countFailure) up.failed();
-      this.attempt(task, order, i + 1, this.settings.forceTcp, deadline, reason);
+      this.attempt(task, order, i + 1, this.settings.forceTcp, deadline, reason, false);
     };
     const withdraw = up.send(tcp, task.query, {
       onReply: (msg) => {
@@ -98,13 +100,22 @@ export class Forwarder {
         up.observe(RCODES[msg[3] & 0xf] ?? String(msg[3] & 0xf), (performance.now() - sentAt) / 1000);
         clearTimeout(timer);
         if (v === Verdict.Done) { up.succeeded(); this.release(); return true; }
-        if (v === Verdict.RetryTcp) { up.succeeded(); this.attempt(task, order, i, true, deadline, "truncated"); return true; }
+        if (v === Verdict.RetryTcp) { up.succeeded(); this.attempt(task, order, i, true, deadline, "truncated", retriedHere); return true; }
         // Failover: the server is reachable but failing this query
         up.failed();
-        this.attempt(task, order, i + 1, this.settings.forceTcp, deadline, `${up.name} answered with an error`);
+        this.attempt(task, order, i + 1, this.settings.forceTcp, deadline, `${up.name} answered with an error`, false);
         return true;
       },
-      onError: (err) => next(`${up.name}: ${err.message}`, true),
+      onError: (err) => {
+        // a connection that dropped (a backend pod went away) costs one retry on another connection
+        if (tcp && !retriedHere && !settled) {
+          settled = true;
+          clearTimeout(timer);
+          this.attempt(task, order, i, tcp, deadline, `${up.name}: ${err.message}`, true);
+          return;
+        }
+        next(`${up.name}: ${err.message}`, true);
+      },
     });
     const timer = setTimeout(() => { withdraw(); next(`${up.name}: timeout`, true); }, Math.min(this.settings.attemptTimeoutMs, left));
   }

@@ -5,11 +5,15 @@ import { formatEndpoint, type Endpoint } from "../config/endpoint";
 import type { Logger } from "../log";
 import type { PendingQuery } from "./pending";
 import { UdpTransport } from "./udp-transport";
-import { TcpPipe } from "./tcp-pipe";
-import { randomU16 } from "./ids";
+import { TcpPool } from "./tcp-pool";
 import { Histogram } from "../server/stats";
 
-export interface UpstreamOptions { maxFails: number; healthCheckIntervalMs: number; tcpIdleTimeoutMs: number; healthCheck: boolean }
+export interface UpstreamOptions {
+  maxFails: number;
+  healthCheckIntervalMs: number;
+  healthCheck: boolean;
+  tcp: { size: number; max: number; maxAgeMs: number; maxQueries: number; idleMs: number };
+}
 
 // ". IN NS" with RD clear: any well-formed reply with our ID proves the server answers.
 function probeQuery(id: number): Uint8Array {
@@ -19,7 +23,7 @@ function probeQuery(id: number): Uint8Array {
 export class Upstream {
   readonly name: string;
   readonly udp: UdpTransport;
-  readonly tcp: TcpPipe;
+  readonly tcp: TcpPool;
   fails = 0;
   down = false;
   preferTcpProbe = false;
@@ -38,7 +42,7 @@ export class Upstream {
   constructor(rt: Runtime, readonly endpoint: Endpoint, private readonly opts: UpstreamOptions, private readonly log: Logger) {
     this.name = formatEndpoint(endpoint);
     this.udp = new UdpTransport(rt, endpoint);
-    this.tcp = new TcpPipe(rt, endpoint, opts.tcpIdleTimeoutMs);
+    this.tcp = new TcpPool(rt, endpoint, opts.tcp);
   }
 
   send(tcp: boolean, query: Uint8Array, p: PendingQuery): () => void {
@@ -47,11 +51,7 @@ export class Upstream {
   }
 
   allocateId(tcp: boolean): number {
-    if (!tcp) return this.udp.allocateId();
-    for (;;) {
-      const id = randomU16();
-      if (!this.tcp.has(id)) return id;
-    }
+    return tcp ? this.tcp.allocateId() : this.udp.allocateId();
   }
 
   succeeded(): void {
