@@ -137,15 +137,17 @@ function advanceTail(secondChance: bool, now: u32): void {
   const f = load<u8>(rec + H_FLAGS);
   if (f & F_LIVE) {
     const dead = <i32>(now - load<u32>(rec + H_STORED)) >= <i32>(load<u32>(rec + H_TTL) + load<u32>(rec + H_STALE));
-    if (secondChance && (f & F_REF) && !dead && wrapped) {
-      // free space [head, tail) sits right before this record: slide it down to the head
+    if (secondChance && (f & F_REF) && !dead) {
+      // move it to the head. Wrapped, the free space [head, tail) sits right before it: slide it
+      // down. Unwrapped, copy it to [head, end) or, when that is too short, wrap and slide to 0.
+      if (!wrapped && storeSize - head < len) { wrapAt = head; head = 0; wrapped = true; }
       const slot = slotOfRecord(load<u32>(rec + H_HASH), tail);
       memory.copy(ring + <usize>head, rec, <usize>len);
       store<u8>(ring + <usize>head + H_FLAGS, f & ~F_REF);
       store<u32>(slotAddr(slot) + 4, <u32>(head + 1));
       head += len;
       tail += len;
-      if (tail == wrapAt) { tail = 0; wrapped = false; wrapAt = storeSize; }
+      if (wrapped && tail == wrapAt) { tail = 0; wrapped = false; wrapAt = storeSize; }
       return;
     }
     killRecordAt(tail);
@@ -184,9 +186,9 @@ export function cacheInsert(
   if (recLen > (storeSize >> 1) || msgLen > 65535) return -1;
   const old = findSlot(hash, key, keyLen);
   if (old >= 0) killSlot(old);
-  while (liveCount >= maxLive) {
+  while (liveCount >= maxLive) { // the entry count binds before the bytes for small answers
     if (ringRecs == 0) break;
-    advanceTail(false, now);
+    advanceTail(true, now);
   }
   const off = reserve(recLen, now);
   const rec = ring + <usize>off;

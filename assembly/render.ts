@@ -31,6 +31,7 @@ export function render(q: usize, m: usize, nrr: i32, meta: usize, qend: i32, age
   put16(OUT, res(R_ID));
   let f2 = (qf >> 8) & 0x01; // RD from the query; never AA: this answer comes from a cache
   if (k < an + ns) f2 |= 0x02; // TC: part of the answer or authority did not fit
+  f2 |= load<u8>(m + 2) & 0x02; // or the upstream truncated it (such replies are passed on, never cached)
   store<u8>(OUT + 2, <u8>(0x80 | f2));
   let f3 = 0x80 | (qf & 0x10) | (load<u8>(m + 3) & 0x0f); // RA, CD from the query, rcode
   if ((doBit != 0 || (qf & 0x20) != 0) && (load<u8>(m + 3) & 0x20) != 0) f3 |= 0x20; // AD (RFC 6840 5.8)

@@ -33,8 +33,10 @@ function checkRdata(msg: usize, len: i32, type: i32, start: i32, end: i32): i32 
   p = walkName(msg, end, p, 0);
   if (p < 0) return p;
   if (type == TYPE_SOA) {
+    const mnameMaxPtr = nameMaxPtr; // walking RNAME resets it; the OPT-shift check needs both names
     p = walkName(msg, end, p, 0);
     if (p < 0) return p;
+    if (mnameMaxPtr > nameMaxPtr) nameMaxPtr = mnameMaxPtr;
     if (p + 20 != end) return E_TRUNC;
     soaMinimum = be32(msg + <usize>p + 16);
     return 0;

@@ -8,12 +8,12 @@ import { loadConfigText, buildConfig, EMBEDDED_DEFAULT, type BuildResult } from 
 import { Appliance } from "./appliance";
 import { SystemdNotifier } from "./notify";
 
-function loadConfig(rt: Runtime, path: string | null): BuildResult {
+function loadConfig(rt: Runtime, path: string | null, opts: { resolveUpstreams?: boolean } = {}): BuildResult {
   const read = (p: string) => rt.readTextFile(p);
-  if (path === null) return buildConfig(EMBEDDED_DEFAULT, read);
+  if (path === null) return buildConfig(EMBEDDED_DEFAULT, read, opts);
   let text: string;
   try { text = read(path); } catch (e) { return { ok: false, errors: [`${path}: cannot read: ${(e as Error).message}`] }; }
-  return loadConfigText(text, read);
+  return loadConfigText(text, read, opts);
 }
 
 async function main(): Promise<number> {
@@ -26,10 +26,14 @@ async function main(): Promise<number> {
   }
   const path = parsed.config ?? rt.env("LOCALDNS_CONFIG") ?? null;
   if (parsed.kind === "network") {
-    const r = loadConfig(rt, path);
-    if (!r.ok) { for (const e of r.errors) process.stderr.write(`${path ?? "(embedded default)"}: ${e}\n`); return 1; }
+    const r = loadConfig(rt, path, { resolveUpstreams: false });
+    if (!r.ok) {
+      for (const e of r.errors) process.stderr.write(`${path ?? "(embedded default)"}: ${e}\n`);
+      // teardown must still happen: it works from its own state file and the rules' comments
+      if (parsed.action !== "down") return 1;
+    }
     const { runNetworkStep } = await import("./node/network");
-    return runNetworkStep(parsed.action, r.config, { dryRun: parsed.dryRun, log: createLogger() });
+    return runNetworkStep(parsed.action, r.ok ? r.config : null, { dryRun: parsed.dryRun, log: createLogger() });
   }
   if (parsed.kind === "validate") {
     if (path === null) { process.stderr.write("localdns validate: --config FILE (or LOCALDNS_CONFIG) is required\n"); return 2; }
@@ -46,7 +50,20 @@ async function main(): Promise<number> {
     return 1;
   }
   for (const w of r.warnings) log.warn("config warning", { problem: w });
-  if (r.config.mode === "Disabled") { log.info("mode is Disabled: not starting", { file: path }); return 0; }
+  if (r.config.mode === "Disabled") {
+    log.info("mode is Disabled: not serving", { file: path });
+    // Under systemd (Type=notify, Restart=always) exiting would restart us every second: report
+    // ready, keep the watchdog fed and idle until stopped. Outside systemd, just exit.
+    const notifier = new SystemdNotifier(rt, log);
+    if (!notifier.enabled) return 0;
+    notifier.ready("mode Disabled: not serving DNS");
+    const usec = Number(rt.env("WATCHDOG_USEC") ?? 0);
+    const pet = usec > 0 ? setInterval(() => rt.notify("WATCHDOG=1"), Math.max(100, usec / 2000)) : null;
+    await new Promise<void>((resolve) => { rt.onSignal("SIGTERM", resolve); rt.onSignal("SIGINT", resolve); });
+    if (pet) clearInterval(pet);
+    notifier.stopping();
+    return 0;
+  }
   const notifier = new SystemdNotifier(rt, log);
   let app: Appliance;
   try {

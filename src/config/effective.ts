@@ -75,7 +75,9 @@ export interface FileReader { (path: string): string }
 export type BuildResult = { ok: true; config: EffectiveConfig; warnings: string[] } | { ok: false; errors: string[] };
 
 /** Parses, validates and completes a config. `readFile` reads resolv.conf files (throws if absent). */
-export function buildConfig(json: unknown, readFile: FileReader): BuildResult {
+/** opts.resolveUpstreams false: leave resolv.conf alone and upstream lists empty (node network steps
+ * need the listeners only, and must work even while our own drop-in hides the node's real resolvers). */
+export function buildConfig(json: unknown, readFile: FileReader, opts: { resolveUpstreams?: boolean } = {}): BuildResult {
   const checked = checkConfigFile(json);
   if (!checked.ok) return { ok: false, errors: checked.errors };
   const f: ConfigFileT = checked.value;
@@ -133,6 +135,7 @@ export function buildConfig(json: unknown, readFile: FileReader): BuildResult {
   const listenerEndpoints = [...listeners.vnetDNS, ...listeners.kubeDNS];
   for (const dest of ["ClusterCoreDNS", "VnetDNS"] as Destination[]) {
     const given = f.upstreams?.[dest];
+    if (opts.resolveUpstreams === false) { upstreams[dest] = []; upstreamSources[dest] = "not resolved"; continue; }
     const where = `upstreams.${dest}`;
     if (Array.isArray(given)) {
       upstreams[dest] = [];
@@ -221,10 +224,10 @@ export function buildConfig(json: unknown, readFile: FileReader): BuildResult {
 }
 
 /** Reads and builds a config file; JSON syntax errors are reported like validation errors. */
-export function loadConfigText(text: string, readFile: FileReader): BuildResult {
+export function loadConfigText(text: string, readFile: FileReader, opts: { resolveUpstreams?: boolean } = {}): BuildResult {
   let json: unknown;
   try { json = JSON.parse(text); } catch (e) { return { ok: false, errors: [`(file): not valid JSON: ${(e as Error).message}`] }; }
-  return buildConfig(json, readFile);
+  return buildConfig(json, readFile, opts);
 }
 
 /** The configuration `npm start` runs with when no file is given: loopback high ports, no root needed,

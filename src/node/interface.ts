@@ -35,7 +35,10 @@ export interface InterfaceResult { ok: boolean; device: string; added: NodeAddre
 export function setUpInterface(run: Runner, addrs: NodeAddress[], log: Logger): InterfaceResult {
   let device = INTERFACE;
   const kind = linkKind(run, INTERFACE);
-  if (kind === null) {
+  const onLoAlready = (addressesOn(run, "lo") ?? []).some((p) => p.label === LO_LABEL);
+  if (kind === null && onLoAlready) {
+    device = "lo"; // an earlier "up" without "down" in between: stay where the addresses are
+  } else if (kind === null) {
     const r = run.change("ip", ["link", "add", INTERFACE, "type", "dummy"]);
     if (r.status !== 0) {
       log.warn("no dummy interface support in this kernel: putting the listener addresses on lo", { error: r.stderr.trim() });

@@ -39,6 +39,9 @@ export const bunRuntime: Runtime = {
       port,
       socket: {
         data(_s: any, buf: Uint8Array, rport: number, raddr: string) { onData(wrapped, buf, rport, raddr); },
+        // ICMP errors (port unreachable after we answered a client that left, or an upstream that is
+        // down) surface here as ECONNREFUSED from recv: they are expected on UDP, never fatal
+        error(_s: any, _err: Error) {},
       },
     });
     wrapped = {

@@ -70,15 +70,17 @@ export class Forwarder {
     task.onFailure(reason);
   }
 
-  // retriedHere: a TCP connection to this upstream already failed under this query once; a second
-  // transport error moves on to the next upstream.
+  // retriedHere: a TCP connection to this upstream already failed under this query once: this attempt
+  // goes on a fresh connection, and another transport error moves on to the next upstream.
   private attempt(task: ForwardTask, order: Upstream[], i: number, tcp: boolean, deadline: number, lastReason: string, retriedHere: boolean): void {
     const left = deadline - Date.now();
-    if (i >= order.length || left <= 0) {
+    // With fewer than three upstreams, go round again while time is left: behind a Service IP a retry
+    // on a new socket or connection reaches another backend.
+    if (i >= Math.max(order.length, 3) || left <= 0) {
       this.finish(task, lastReason || "deadline passed");
       return;
     }
-    const up = order[i];
+    const up = order[i % order.length];
     const id = up.allocateId(tcp);
     task.query[0] = id >> 8;
     task.query[1] = id & 0xff;
@@ -116,7 +118,7 @@ export class Forwarder {
         }
         next(`${up.name}: ${err.message}`, true);
       },
-    });
-    const timer = setTimeout(() => { withdraw(); next(`${up.name}: timeout`, true); }, Math.min(this.settings.attemptTimeoutMs, left));
+    }, retriedHere);
+    const timer = setTimeout(() => { withdraw(true); next(`${up.name}: timeout`, true); }, Math.min(this.settings.attemptTimeoutMs, left));
   }
 }

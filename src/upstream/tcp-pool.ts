@@ -32,7 +32,10 @@ export class TcpPool {
     }
   }
 
-  send(query: Uint8Array, p: PendingQuery): () => void {
+  /** fresh: open a new connection for this query (a retry after a connection dropped: behind a
+   * Service IP the new connection is DNATed afresh, to a backend that is still there). */
+  send(query: Uint8Array, p: PendingQuery, fresh = false): () => void {
+    if (fresh) { this.connMisses++; return this.open().send(query, p); }
     return this.pick().send(query, p);
   }
 

@@ -6,7 +6,10 @@ import type { PendingQuery } from "./pending";
 import { randomU16 } from "./ids";
 
 const SOCKETS = 4;
-const QUERIES_PER_SOCKET = 256;
+// Behind a Service IP every new source port is a new conntrack entry and a fresh DNAT pick of backend:
+// rotating often spreads misses over the backends (and makes spoofed replies harder to aim).
+const QUERIES_PER_SOCKET = 32;
+const RETIRED_LINGER_MS = 2500; // longer than a query's whole deadline: late replies still land
 
 interface Slot { sock: UdpSocket | null; binding: Promise<UdpSocket> | null; used: number; pending: number }
 
@@ -31,16 +34,19 @@ export class UdpTransport {
     }
   }
 
-  /** Sends query (its ID already allocated); returns a function that withdraws it. */
-  send(query: Uint8Array, p: PendingQuery): () => void {
+  /** Sends query (its ID already allocated); returns a function that withdraws it. Withdrawn after a
+   * timeout, the socket it went out on is retired: its conntrack entry may pin a backend that is gone. */
+  send(query: Uint8Array, p: PendingQuery): (timedOut?: boolean) => void {
     const id = (query[0] << 8) | query[1];
     this.pending.set(id, p);
     const slot = this.slots[this.nextSlot];
     this.nextSlot = (this.nextSlot + 1) % this.slots.length;
     const copy = query.slice();
+    let sentOn: UdpSocket | null = null;
     this.socketFor(slot).then(
       (sock) => {
         if (this.pending.get(id) !== p) return;
+        sentOn = sock;
         this.sent++;
         slot.used++;
         sock.send(copy, this.to.port, this.to.host);
@@ -48,7 +54,11 @@ export class UdpTransport {
       },
       (err) => { if (this.pending.get(id) === p) { this.pending.delete(id); p.onError(err); } },
     );
-    return () => { if (this.pending.get(id) === p) this.pending.delete(id); };
+    return (timedOut = false) => {
+      if (this.pending.get(id) !== p) return;
+      this.pending.delete(id);
+      if (timedOut && sentOn !== null && slot.sock === sentOn) this.retire(slot);
+    };
   }
 
   private socketFor(slot: Slot): Promise<UdpSocket> {
@@ -71,7 +81,7 @@ export class UdpTransport {
     const old = slot.sock;
     slot.sock = null;
     slot.used = 0;
-    if (old) setTimeout(() => old.close(), 5000);
+    if (old) setTimeout(() => old.close(), RETIRED_LINGER_MS);
   }
 
   private onData(buf: Uint8Array, port: number, addr: string): void {

@@ -45,9 +45,9 @@ export class Upstream {
     this.tcp = new TcpPool(rt, endpoint, opts.tcp);
   }
 
-  send(tcp: boolean, query: Uint8Array, p: PendingQuery): () => void {
+  send(tcp: boolean, query: Uint8Array, p: PendingQuery, freshConnection = false): (timedOut?: boolean) => void {
     this.counters.queries++;
-    return tcp ? this.tcp.send(query, p) : this.udp.send(query, p);
+    return tcp ? this.tcp.send(query, p, freshConnection) : this.udp.send(query, p);
   }
 
   allocateId(tcp: boolean): number {
