@@ -6,6 +6,8 @@ import { HEAP, ensureMemory } from "./layout";
 import { suffixStart } from "./name";
 import { KEY_NAME_OFF } from "./query";
 import { hashBytes } from "./hash";
+import { validateStored } from "./reply";
+import { OUT } from "./layout";
 
 // record header
 const H_LEN: usize = 0; // u32 total record length (8-aligned)
@@ -329,6 +331,7 @@ export function cacheImport(rec: usize, len: i32, now: u32, zone: i32): i32 {
     if (ttlOff < prevEnd || ttlOff + 4 > end || end > msgLen) return -1;
     prevEnd = end;
   }
+  if (!validateStored(recMsg(rec), msgLen, nrr, meta, qend, rec + HDR, keyLen, OUT)) return -1;
   const stored = load<u32>(rec + H_STORED);
   const ttl = load<u32>(rec + H_TTL);
   const stale = load<u32>(rec + H_STALE);

@@ -2,7 +2,7 @@
 // (see layout.ts) that the runtime reads once.
 import {
   initLayout, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, MSG_MAX, res, setRes,
-  R_STATUS, R_ZONE, R_PREFETCH, R_TTL, R_AGE, R_OUT_LEN, R_RULE, R_KEY_LEN, R_HASH, R_QTYPE, R_QCLASS,
+  R_STATUS, R_ZONE, R_PREFETCH, R_TTL, R_AGE, R_OUT_LEN, R_RULE, R_KEY_LEN, R_HASH, R_QTYPE, R_QCLASS, R_QNAME_END,
   R_NAME_LEN, R_FLAGS, R_UDP, R_DO, R_PREP_LEN, R_PREP_RRS, R_PREP_QEND, R_NEGATIVE, R_CACHEABLE,
   S_HIT, S_ERROR, S_BLOCKED, S_ANY, S_MISS, S_STALE, S_HEALTH, S_DROP,
 } from "./layout";
@@ -10,7 +10,7 @@ import { E_HEADER, E_NOT_QUERY, E_OPCODE, E_BADVERS } from "./errors";
 import { parseQuery, KEY_NAME_OFF } from "./query";
 import {
   buildError, buildNxdomain, buildAnyAnswer, buildAddressAnswer, buildUpstreamQuery,
-  RCODE_FORMERR, RCODE_NOTIMP, RCODE_REFUSED, RCODE_BADVERS, OUR_UDP_SIZE,
+  RCODE_FORMERR, RCODE_SERVFAIL, RCODE_NOTIMP, RCODE_REFUSED, RCODE_BADVERS, OUR_UDP_SIZE,
 } from "./respond";
 import { render } from "./render";
 import { prepareReply } from "./reply";
@@ -156,7 +156,9 @@ export function answerPrepared(qlen: i32, tcp: i32): i32 {
   const nrr = res(R_PREP_RRS);
   const qend = res(R_PREP_QEND);
   if (parseQuery(IN, qlen) != 0) return buildError(IN, RCODE_FORMERR);
-  return render(IN, PREP, nrr, PREP_RR, qend, 0, -1, limitFor(tcp) + 0 * plen);
+  // render copies the client's spelling over the stored question: only sound for the same name length
+  if (plen == 0 || res(R_QNAME_END) + 4 != qend) return buildError(IN, RCODE_SERVFAIL);
+  return render(IN, PREP, nrr, PREP_RR, qend, 0, -1, limitFor(tcp));
 }
 
 // An error answer (any rcode) for the client query in IN.

@@ -182,3 +182,26 @@ export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase
   setRes(R_NEGATIVE, negative);
   return 0;
 }
+
+// A stored message from outside this run (a warm-restart snapshot) is trusted only after the same
+// walk a fresh reply gets: header counts, the question (which must be the key's), every record and the
+// names inside known rdata, and per-record offsets exactly as prepareReply would have noted them.
+export function validateStored(msg: usize, msgLen: i32, nrr: i32, meta: usize, qend: i32, key: usize, keyLen: i32, scratch: usize): bool {
+  if (msgLen < 12 || be16(msg + 4) != 1) return false;
+  if (be16(msg + 6) + be16(msg + 8) + be16(msg + 10) != nrr) return false;
+  const qnameEnd = walkName(msg, msgLen, 12, scratch);
+  if (qnameEnd < 0 || qnameEnd + 4 != qend || qend > msgLen) return false;
+  const n = qnameEnd - 12;
+  if (keyLen != 5 + n || memory.compare(scratch, key + 5, <usize>n) != 0) return false;
+  if (load<u32>(msg + <usize>qnameEnd) != load<u32>(key + 1)) return false; // qtype and qclass, as stored in the key
+  let off = qend;
+  for (let i = 0; i < nrr; i++) {
+    const next = skipRecord(msg, msgLen, off);
+    if (next < 0 || rrType == TYPE_OPT) return false;
+    if (checkRdata(msg, next, rrType, rrDataStart, next) < 0) return false;
+    const m = load<u32>(meta + (<usize>i << 2));
+    if (<i32>(m & 0xffff) != rrDataStart - 6 || <i32>(m >> 16) != next) return false;
+    off = next;
+  }
+  return off == msgLen;
+}
