@@ -4,8 +4,9 @@ import {
   initLayout, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, MSG_MAX, res, setRes,
   R_STATUS, R_ZONE, R_PREFETCH, R_TTL, R_AGE, R_OUT_LEN, R_RULE, R_KEY_LEN, R_HASH, R_QTYPE, R_QCLASS, R_QNAME_END,
   R_NAME_LEN, R_FLAGS, R_UDP, R_DO, R_PREP_LEN, R_PREP_RRS, R_PREP_QEND, R_NEGATIVE, R_CACHEABLE,
-  S_HIT, S_ERROR, S_BLOCKED, S_ANY, S_MISS, S_STALE, S_HEALTH, S_DROP,
+  S_HIT, S_ERROR, S_BLOCKED, S_ANY, S_MISS, S_STALE, S_HEALTH, S_DROP, S_HOSTS,
 } from "./layout";
+import { hostsReset, hostsAdd, hostsFind, hostsCount, hostsNrr, hostsQend, hostsMeta, hostsMsg } from "./hosts";
 import { E_HEADER, E_NOT_QUERY, E_OPCODE, E_BADVERS } from "./errors";
 import { parseQuery, KEY_NAME_OFF } from "./query";
 import {
@@ -100,6 +101,13 @@ export function handle(len: i32, now: u32, set: i32, tcp: i32): i32 {
     if (action == ACTION_NXDOMAIN) { setRes(R_STATUS, S_BLOCKED); return buildNxdomain(IN, ruleNameLen(rule), blockedTtl); }
   }
   if (qtype == 255) { setRes(R_STATUS, S_ANY); return buildAnyAnswer(IN, 3600); }
+  if (hostsCount > 0) {
+    const h = hostsFind(KEY + 1, res(R_KEY_LEN) - 1);
+    if (h != 0) {
+      setRes(R_STATUS, S_HOSTS);
+      return render(IN, hostsMsg(h), hostsNrr(h), hostsMeta(h), hostsQend(h), 0, -1, limitFor(tcp));
+    }
+  }
   finishKey(set);
   const slot = findSlot(<u32>res(R_HASH), KEY, res(R_KEY_LEN));
   if (slot < 0) { misses++; setRes(R_STATUS, S_MISS); return -1; }
@@ -222,4 +230,11 @@ export function zoneCounts(): usize {
     rec = ringNext();
   }
   return AUX;
+}
+
+// Hosts overlay: the lowercased wire name (n octets) then `count` rdata blocks (u16 length + bytes)
+// are in IN.
+export function hostsClear(): void { hostsReset(); }
+export function hostsPut(n: i32, qtype: i32, count: i32, ttl: i32): i32 {
+  return hostsAdd(IN, n, qtype, IN + <usize>n, count, <u32>ttl);
 }

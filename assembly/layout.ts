@@ -7,6 +7,8 @@ const KEY_SIZE: usize = 512;
 const RR_META_SIZE: usize = 65536; // (ttl offset u16, end offset u16) per record of a prepared reply
 const RES_WORDS: usize = 64;
 const ZONE_AREA: usize = 64 * 1024;
+export const HOSTS_SLOTS: usize = 4096;
+export const HOSTS_AREA: usize = 1024 * 1024; // table + records of the hosts overlay
 
 export let RES: usize = 0; // i32 result words, indexed by the R_* constants
 export let IN: usize = 0; // client query / upstream reply in
@@ -17,6 +19,7 @@ export let PREP_RR: usize = 0;
 export let KEY: usize = 0; // cache key of the last parsed query
 export let ZONES: usize = 0;
 export let ZONE_END: usize = 0;
+export let HOSTS: usize = 0;
 export let HEAP: usize = 0; // first free byte after the fixed buffers; the cache starts here
 
 @inline function align(p: usize, a: usize): usize { return (p + a - 1) & ~(a - 1); }
@@ -32,6 +35,7 @@ export function initLayout(): void {
   PREP_RR = align(p, 64); p = PREP_RR + RR_META_SIZE;
   KEY = align(p, 64); p = KEY + KEY_SIZE;
   ZONES = align(p, 64); p = ZONES + ZONE_AREA; ZONE_END = p;
+  HOSTS = align(p, 64); p = HOSTS + HOSTS_AREA;
   HEAP = align(p, 64);
   ensureMemory(HEAP);
 }
@@ -89,3 +93,4 @@ export const S_MISS: i32 = 5;
 export const S_STALE: i32 = 6;
 export const S_HEALTH: i32 = 7;
 export const S_DROP: i32 = 8;
+export const S_HOSTS: i32 = 9;

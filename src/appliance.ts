@@ -16,6 +16,7 @@ import { Upstream } from "./upstream/upstream";
 import { Forwarder } from "./upstream/forwarder";
 import { createAdminApp, createReadyApp } from "./admin/app";
 import { restoreFromFile, saveToFile, type ZoneRef } from "./cache/snapshot";
+import { parseHosts, HOSTS_TTL } from "./cache/hosts";
 
 export const HEALTH_NAME = "health-check.localdns.local";
 const DESTINATIONS: Destination[] = ["ClusterCoreDNS", "VnetDNS"];
@@ -47,6 +48,8 @@ export class Appliance {
   private readonly zoneIds = new Map<string, number>();
   zoneRefs: ZoneRef[] = [];
   readonly adminApp: ReturnType<typeof createAdminApp>;
+  private hostsText: string | null = null;
+  private hostsTimer: ReturnType<typeof setInterval> | null = null;
 
   private constructor(readonly rt: Runtime, public config: EffectiveConfig, readonly core: Core,
     readonly handler: QueryHandler, readonly log: Logger, readonly version: string, readonly clock: Clock,
@@ -67,6 +70,7 @@ export class Appliance {
     app.configureCore(c);
     app.applyUpstreams(c);
     app.applyZones(c);
+    app.applyHosts(c);
     if (c.cache.snapshotPath) restoreFromFile(core, app.snapshotIO(), c.cache.snapshotPath, app.zoneRefs, clock.nowSeconds(), o.log);
     try {
       await app.applyListeners(c);
@@ -116,6 +120,29 @@ export class Appliance {
     }
     this.upstreams = next;
     return [...old.values()];
+  }
+
+  /** Loads the hosts overlay and re-reads it every 2 s; a changed file takes effect at once. */
+  private applyHosts(c: EffectiveConfig): void {
+    if (this.hostsTimer) { clearInterval(this.hostsTimer); this.hostsTimer = null; }
+    this.hostsText = null;
+    const path = c.cache.hostsFile;
+    if (!path) { this.core.setHosts([], HOSTS_TTL); return; }
+    const load = () => {
+      let text: string;
+      try { text = this.rt.readTextFile(path); } catch (e) {
+        if (this.hostsText !== "") this.log.warn("hosts file unreadable; overlay empty", { path, error: (e as Error).message });
+        text = "";
+      }
+      if (text === this.hostsText) return;
+      this.hostsText = text;
+      const h = parseHosts(text);
+      for (const p of h.problems) this.log.warn("hosts file line ignored", { path, problem: p });
+      if (!this.core.setHosts(h.entries, HOSTS_TTL)) this.log.error("hosts overlay full: some names not pinned", { path });
+      this.log.info("hosts overlay loaded", { path, names: h.names });
+    };
+    load();
+    this.hostsTimer = setInterval(load, 2000);
   }
 
   private zoneId(set: number, zone: string): number {
@@ -242,6 +269,7 @@ export class Appliance {
     }
     const removed = this.applyUpstreams(c);
     this.applyZones(c);
+    this.applyHosts(c);
     this.configureCore(c);
     if (c.cache.maxBytes !== prev.cache.maxBytes) this.log.warn("cache.maxBytes changes take effect at the next restart", { running: prev.cache.maxBytes });
     if (JSON.stringify(c.admin) !== JSON.stringify(prev.admin) || (c.admin.readyOnListeners && JSON.stringify(c.listeners) !== JSON.stringify(prev.listeners))) {
@@ -285,6 +313,7 @@ export class Appliance {
   }
 
   private closeAll(): void {
+    if (this.hostsTimer) clearInterval(this.hostsTimer);
     for (const l of this.listeners) { try { l.udp.close(); l.tcp.stop(); } catch { /* closed */ } }
     for (const list of this.upstreams.values()) for (const u of list) u.close();
     this.stopAdmin();

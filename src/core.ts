@@ -1,7 +1,7 @@
 // Typed facade over the wasm packet core. Nothing else touches wasm memory. One Uint8Array view and
 // one Int32Array view are made after init (the only time memory grows) and reused for every packet.
 
-export const Status = { HIT: 1, ERROR: 2, BLOCKED: 3, ANY: 4, MISS: 5, STALE: 6, HEALTH: 7, DROP: 8 } as const;
+export const Status = { HIT: 1, ERROR: 2, BLOCKED: 3, ANY: 4, MISS: 5, STALE: 6, HEALTH: 7, DROP: 8, HOSTS: 9 } as const;
 export const R = {
   STATUS: 0, ID: 1, FLAGS: 2, QNAME_END: 3, QEND: 4, QTYPE: 5, QCLASS: 6, EDNS: 7, UDP: 8, DO: 9,
   EDNS_VERSION: 10, NAME_LEN: 11, LABELS: 12, QOK: 13, ERROR: 14, ZONE: 15, KEY_LEN: 16, HASH: 17,
@@ -38,6 +38,8 @@ interface Exports {
   snapFirst(): number; snapNext(): number; snapRecordLength(rec: number): number;
   snapImport(len: number, now: number, zone: number): number;
   zoneCounts(): number;
+  hostsClear(): void;
+  hostsPut(n: number, qtype: number, count: number, ttl: number): number;
 }
 
 /** Encodes a presentation name ("Cluster.Local", "." ) as a lowercased wire name. */
@@ -192,6 +194,26 @@ export class Core {
       hits: this.x.cacheHits() >>> 0,
       misses: this.x.cacheMisses() >>> 0,
     };
+  }
+
+  /** Replaces the hosts overlay: answers for (name, qtype) with the given rdata (addresses, or wire
+   * names for PTR). An empty list pins NODATA. Returns false when the overlay is full. */
+  setHosts(entries: { name: string; qtype: number; rdata: Uint8Array[] }[], ttl: number): boolean {
+    this.x.hostsClear();
+    for (const e of entries) {
+      const w = encodeName(e.name);
+      let p = this.IN;
+      this.mem.set(w, p);
+      p += w.length;
+      for (const r of e.rdata) {
+        this.mem[p] = r.length & 0xff; // u16, little-endian (wasm load<u16>)
+        this.mem[p + 1] = r.length >> 8;
+        this.mem.set(r, p + 2);
+        p += 2 + r.length;
+      }
+      if (this.x.hostsPut(w.length, e.qtype, e.rdata.length, ttl) !== 0) return false;
+    }
+    return true;
   }
 
   /** Live cache entries per zone id. */

@@ -129,6 +129,7 @@ export class QueryHandler {
       if (res[R.NEGATIVE] === 1) stats.hitsDenial++;
       if (res[R.PREFETCH] === 1) this.refresh(set, this.zones[zi], true);
     } else if (status === Status.BLOCKED) stats.blocked++;
+    else if (status === Status.HOSTS) stats.hostsAnswered++;
     else if (status === Status.ERROR) stats.errorsAnswered++;
     if (zi >= 0 && this.zones[zi].logAll) this.logQuery(this.zones[zi], query, tcp, addr, port, this.core.out(n), 0);
   }

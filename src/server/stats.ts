@@ -42,6 +42,7 @@ export class DataPathStats {
   servfail = 0;
   errorsAnswered = 0; // FORMERR/NOTIMP/BADVERS/REFUSED built from the query
   blocked = 0;
+  hostsAnswered = 0;
   health = 0;
   dropped = 0;
   upstreamDrops = 0; // replies dropped: wrong ID/question/malformed
