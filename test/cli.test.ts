@@ -64,3 +64,25 @@ test("run with an invalid config exits 1 and logs the problems as JSON", () => w
   const lines = r.out.trim().split("\n").map((l) => JSON.parse(l));
   expect(lines.some((l) => l.level === "error" && /^mode: /.test(l.problem))).toBe(true);
 }));
+
+test("with no config at all, run uses the embedded loopback default (what npm start runs)", async () => {
+  const { spawn } = await import("node:child_process");
+  const { query, sleep } = await import("./helpers/dns");
+  const p = spawn(BINARY, ["run"], { env: { PATH: "/usr/bin:/bin" }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  p.stdout!.on("data", (d) => { out += d; });
+  try {
+    for (let i = 0; i < 100 && !out.includes("localdns started"); i++) await sleep(50);
+    expect(out).toContain('"vnetDNS 127.0.0.1:5553"');
+    expect(out).toContain('"kubeDNS 127.0.0.1:5554"');
+    // the health name is answered locally: nothing is sent to the machine's resolvers
+    const r = await query("127.0.0.1", 5553, "health-check.localdns.local");
+    expect(r.answers[0].data).toBe("127.0.0.1");
+    const health = await fetch("http://127.0.0.1:8181/health");
+    expect(await health.text()).toBe("OK");
+  } finally {
+    p.kill("SIGTERM");
+    await new Promise((r) => p.once("exit", r));
+  }
+  expect(p.exitCode).toBe(0);
+});
