@@ -64,6 +64,17 @@ async function main(): Promise<number> {
     notifier.stopping();
     return 0;
   }
+  // Last line of defence: a bug hit by one packet must not take DNS down for the node (a restart loop
+  // would be a denial of service). Log it, loudly, and keep serving.
+  let lastCrashLog = 0;
+  const survive = (kind: string) => (e: unknown) => {
+    const now = Date.now();
+    if (now - lastCrashLog < 1000) return;
+    lastCrashLog = now;
+    log.error("internal error survived", { kind, error: (e as Error)?.stack ?? String(e) });
+  };
+  process.on("uncaughtException", survive("uncaughtException"));
+  process.on("unhandledRejection", survive("unhandledRejection"));
   const notifier = new SystemdNotifier(rt, log);
   let app: Appliance;
   try {

@@ -240,7 +240,7 @@ export class QueryHandler {
         this.stats.staleServed++;
         this.stats.response(inf.zone.set, inf.zone.index, w.stale[3] & 0xf);
         this.stats.duration[inf.zone.set].observe((performance.now() - w.started) / 1000);
-        w.send(w.stale);
+        safeSend(w, w.stale);
         continue;
       }
       this.stats.servfail++;
@@ -258,7 +258,7 @@ export class QueryHandler {
     const out = this.core.out(n);
     this.stats.response(zone.set, zone.index, rcode);
     this.stats.duration[zone.set].observe((performance.now() - w.started) / 1000);
-    w.send(out);
+    safeSend(w, out);
     if (zone.logAll) this.logQuery(zone, w.query, w.tcp, w.remote, w.port, out, performance.now() - w.started);
   }
 
@@ -281,6 +281,12 @@ export class QueryHandler {
       duration: round3(ms / 1000), ...(stale ? { stale: true } : {}),
     });
   }
+}
+
+// A client's socket may be gone by the time its upstream answer arrives (listener closed on
+// shutdown or reload): that must not disturb the other waiters or the upstream transport.
+function safeSend(w: Waiter, answer: Uint8Array): void {
+  try { w.send(answer); } catch { /* the client is gone */ }
 }
 
 function frameCopy(a: Uint8Array): Uint8Array {

@@ -96,7 +96,8 @@ export class Forwarder {
     const withdraw = up.send(tcp, task.query, {
       onReply: (msg) => {
         if (settled) return false;
-        const v = task.onReply(msg, up, tcp);
+        let v: Verdict;
+        try { v = task.onReply(msg, up, tcp); } catch { v = Verdict.Drop; } // never let one reply break the transport
         if (v === Verdict.Drop) return false;
         settled = true;
         up.observe(RCODES[msg[3] & 0xf] ?? String(msg[3] & 0xf), (performance.now() - sentAt) / 1000);
