@@ -238,3 +238,6 @@ export function hostsClear(): void { hostsReset(); }
 export function hostsPut(n: i32, qtype: i32, count: i32, ttl: i32): i32 {
   return hostsAdd(IN, n, qtype, IN + <usize>n, count, <u32>ttl);
 }
+
+// Parses the query in IN into RES and KEY without answering it (log lines, admin tools).
+export function inspectQuery(len: i32): i32 { return parseQuery(IN, len); }

@@ -39,6 +39,7 @@ interface Exports {
   snapImport(len: number, now: number, zone: number): number;
   zoneCounts(): number;
   hostsClear(): void;
+  inspectQuery(len: number): number;
   hostsPut(n: number, qtype: number, count: number, ttl: number): number;
 }
 
@@ -111,6 +112,35 @@ export class Core {
 
   configure(staleTtl: number, prefetchHits: number, blockedTtl: number, maxUdp: number): void {
     this.x.configure(staleTtl, prefetchHits, blockedTtl, maxUdp);
+  }
+
+  /** What a query asks, read by the core's own parser (for log lines; never on the hit path). */
+  describe(query: Uint8Array): { id: number; name: string; qtype: number; qclass: number; do: boolean; bufsize: number } {
+    this.mem.set(query.subarray(0, Math.min(query.length, 65535)), this.IN);
+    const ok = this.x.inspectQuery(Math.min(query.length, 65535)) === 0 || this.res[R.QOK] === 1;
+    const r = this.res;
+    return {
+      id: query.length >= 2 ? (query[0] << 8) | query[1] : 0,
+      name: ok ? this.keyName() : "",
+      qtype: ok ? r[R.QTYPE] : 0,
+      qclass: ok ? r[R.QCLASS] : 0,
+      do: r[R.DO] === 1,
+      bufsize: r[R.EDNS] === 1 ? r[R.UDP] : 512,
+    };
+  }
+
+  /** The (lowercased) question name of the last parsed query, in presentation form. */
+  private keyName(): string {
+    const p = this.x.keyPtr() + 5;
+    let out = "";
+    for (let i = p; this.mem[i] !== 0 && i < p + 255; i += this.mem[i] + 1) {
+      for (let k = 1; k <= this.mem[i]; k++) {
+        const c = this.mem[i + k];
+        out += c === 0x2e || c === 0x5c ? `\\${String.fromCharCode(c)}` : c < 33 || c > 126 ? `\\${String(c).padStart(3, "0")}` : String.fromCharCode(c);
+      }
+      out += ".";
+    }
+    return out === "" ? "." : out;
   }
 
   /** The key of the last handled query as a string (miss path only: coalescing map key). */

@@ -154,8 +154,8 @@ export class QueryHandler {
         this.stats.response(set, zone.index, core.mem[core.OUT + 3] & 0xf);
         this.stats.duration[set].fast();
         send(core.out(staleLen));
-        if (zone.logAll) this.logQuery(zone, msg, tcp, addr, port, core.out(staleLen), 0, true);
         this.refresh(set, zone, false);
+        if (zone.logAll) this.logQuery(zone, msg, tcp, addr, port, core.out(staleLen), 0, true);
         return;
       }
       const stale = zone.settings.serveStale === "Verify" ? core.copyOut(staleLen) : null;
@@ -262,8 +262,15 @@ export class QueryHandler {
     if (zone.logAll) this.logQuery(zone, w.query, w.tcp, w.remote, w.port, out, performance.now() - w.started);
   }
 
+  // Log lines only. Parsing through the core overwrites its per-query state, so callers on the hit
+  // path call this last.
+  private describe(query: Uint8Array) {
+    const q = this.core.describe(query);
+    return { ...q, type: typeName(q.qtype), class: q.qclass };
+  }
+
   private logFailure(zone: ZoneRuntime, w: Waiter, reason: string, rcode: number): void {
-    const q = describeQuery(w.query);
+    const q = this.describe(w.query);
     this.log.error("query failed", {
       zone: zone.settings.zone, remote: w.remote, port: w.port, id: q.id, type: q.type, name: q.name,
       proto: w.tcp ? "tcp" : "udp", rcode: RCODE_NAMES[rcode] ?? rcode, reason,
@@ -272,7 +279,7 @@ export class QueryHandler {
   }
 
   private logQuery(zone: ZoneRuntime, query: Uint8Array, tcp: boolean, addr: string, port: number, answer: Uint8Array, ms: number, stale = false): void {
-    const q = describeQuery(query);
+    const q = this.describe(query);
     const rflags = answer.length >= 4 ? flagNames(answer[2], answer[3]) : "";
     this.log.info("query", {
       zone: zone.settings.zone, remote: addr, port, id: q.id, type: q.type, class: q.class, name: q.name,
@@ -288,6 +295,8 @@ export class QueryHandler {
 function safeSend(w: Waiter, answer: Uint8Array): void {
   try { w.send(answer); } catch { /* the client is gone */ }
 }
+
+function typeName(t: number): string { return TYPE_NAMES[t] ?? `TYPE${t}`; }
 
 function frameCopy(a: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + 2);
@@ -313,25 +322,4 @@ function flagNames(b2: number, b3: number): string {
   if (b3 & 0x20) f.push("ad");
   if (b3 & 0x10) f.push("cd");
   return f.join(",");
-}
-
-// For log lines only (never on the hit path unless the zone logs every query). The question name of
-// a query we accepted is uncompressed, so a plain label walk is enough here.
-function describeQuery(q: Uint8Array): { id: number; name: string; type: string; class: number; do: boolean; bufsize: number } {
-  let p = 12;
-  const labels: string[] = [];
-  while (p < q.length && q[p] !== 0 && q[p] < 64 && labels.length < 128) {
-    labels.push(String.fromCharCode(...q.subarray(p + 1, p + 1 + q[p])));
-    p += q[p] + 1;
-  }
-  const t = p + 2 < q.length ? (q[p + 1] << 8) | q[p + 2] : 0;
-  const c = p + 4 < q.length ? (q[p + 3] << 8) | q[p + 4] : 0;
-  // EDNS: OPT is the last record of a query we accepted
-  let bufsize = 512;
-  let doBit = false;
-  if (q.length >= p + 5 + 11 && q[q.length - 11] === 0 && q[q.length - 10] === 0 && q[q.length - 9] === 41) {
-    bufsize = (q[q.length - 8] << 8) | q[q.length - 7];
-    doBit = (q[q.length - 4] & 0x80) !== 0;
-  }
-  return { id: (q[0] << 8) | q[1], name: labels.join(".") + ".", type: TYPE_NAMES[t] ?? `TYPE${t}`, class: c, do: doBit, bufsize };
 }
