@@ -65,6 +65,11 @@ function load(host: string, port: number, prefix: string, suffix: string, count:
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as { ok: number; fail: number; timeout: number };
 }
 
+// SPREAD_OUT=file: record the measured distributions (bench/spread-chart.ts draws them for BENCHMARKS.md)
+const results: Record<string, number[]> = {};
+const record = (label: string, s: number[]) => { results[label] = s.map((x) => Math.round(1000 * x) / 10); };
+afterAll(() => { if (process.env.SPREAD_OUT && Object.keys(results).length) writeFileSync(process.env.SPREAD_OUT, JSON.stringify(results, null, 2)); });
+
 const share = (before: Record<string, { udp: number; tcp: number }>, proto: "udp" | "tcp", ips: string[]) => {
   const d = ips.map((ip) => counts(ip)[proto] - (before[ip]?.[proto] ?? 0));
   const total = d.reduce((a, b) => a + b, 0);
@@ -104,6 +109,7 @@ maybe("ForceTCP (cluster.local): two pods each get at least 35 %", () => {
   expect(r).toEqual({ ok: 3000, fail: 0, timeout: 0 });
   const s = share(before, "tcp", PODS.slice(0, 2));
   console.log(`ForceTCP via localdns, 2 pods: ${s.map((x) => (100 * x).toFixed(1) + " %").join(" / ")}`);
+  record("localdns, ForceTCP (cluster.local)", s);
   for (const x of s) expect(x).toBeGreaterThanOrEqual(0.35);
 }, 60_000);
 
@@ -113,6 +119,7 @@ maybe("PreferUDP (.): two pods each get at least 35 %", () => {
   expect(r).toEqual({ ok: 3000, fail: 0, timeout: 0 });
   const s = share(before, "udp", PODS.slice(0, 2));
   console.log(`PreferUDP via localdns, 2 pods: ${s.map((x) => (100 * x).toFixed(1) + " %").join(" / ")}`);
+  record("localdns, PreferUDP (.)", s);
   for (const x of s) expect(x).toBeGreaterThanOrEqual(0.35);
 }, 60_000);
 
@@ -152,5 +159,6 @@ maybe("without localdns, one client socket talking to the Service IP stays pinne
   expect(r.ok).toBe(2000);
   const s = share(before, "udp", live);
   console.log(`direct from one UDP socket, 2 pods: ${s.map((x) => (100 * x).toFixed(1) + " %").join(" / ")}`);
+  record("no localdns: one client UDP socket", s);
   expect(Math.max(...s)).toBeGreaterThan(0.99);
 }, 60_000);
