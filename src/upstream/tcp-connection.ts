@@ -9,6 +9,9 @@ import { Framer, WriteQueue, frame } from "../server/framing";
 
 interface ConnState { framer: Framer; out: WriteQueue }
 
+// A SYN into a black hole would otherwise sit in "connecting" for minutes with queries queued on it.
+const CONNECT_TIMEOUT_MS = 2000;
+
 export class TcpConnection {
   private conn: TcpConn<ConnState> | null = null;
   private queued: Uint8Array[] = [];
@@ -20,19 +23,21 @@ export class TcpConnection {
 
   constructor(rt: Runtime, readonly to: Endpoint, private readonly idleMs: number, private readonly onClosed: (c: TcpConnection) => void) {
     const st: ConnState = { framer: new Framer(), out: new WriteQueue() };
+    const connectTimer = setTimeout(() => { if (this.conn === null && this.state !== "closed") this.closed(new Error("connect timeout")); }, CONNECT_TIMEOUT_MS);
     rt.connectTcp<ConnState>(to.host, to.port, {
       open: () => {},
       data: (_c, chunk) => { if (!st.framer.push(chunk, (m) => this.onMessage(m))) this.conn?.end(); },
       drain: (c) => st.out.flush(c),
       close: (c, err) => { if (c === this.conn) this.closed(err ?? new Error("upstream closed the connection")); },
     }, st).then((c) => {
+      clearTimeout(connectTimer);
       if (this.state === "closed") { c.end(); return; }
       this.conn = c;
       if (this.state === "connecting") this.state = "open";
       for (const q of this.queued) c.state.out.write(c, q);
       this.queued = [];
       this.armIdle();
-    }, (err) => this.closed(err instanceof Error ? err : new Error(String(err))));
+    }, (err) => { clearTimeout(connectTimer); this.closed(err instanceof Error ? err : new Error(String(err))); });
   }
 
   get outstanding(): number { return this.pending.size; }
