@@ -79,7 +79,8 @@ export function createAdminApp(app: Appliance) {
       if (type !== undefined) return c.json({ error: "type needs name" }, 400);
       return c.json({ flushed: app.core.flushAll() });
     })
-    .get("/config", (c) => c.json(app.config))
+    // the admin token is a secret: shown as set or not, never echoed
+    .get("/config", (c) => c.json({ ...app.config, admin: { ...app.config.admin, token: app.config.admin.token ? "(set)" : null } }))
     .post("/reload", async (c) => {
       const r = await app.reloadFromSource();
       return r.ok ? c.json({ reloaded: true, ...r.summary }) : c.json({ reloaded: false, errors: r.errors }, 400);

@@ -44,12 +44,22 @@ export const bunRuntime: Runtime = {
         error(_s: any, _err: Error) {},
       },
     });
+    // A UDP socket reports an earlier ICMP error (port unreachable) by failing the next send with
+    // ECONNREFUSED. That datagram was not sent; the error is consumed, so one retry goes out.
     wrapped = {
       get port() { return sock.port; },
       get hostname() { return sock.hostname; },
-      send: (data, p, a) => sock.send(data, p, a),
-      sendMany: (packets) => sock.sendMany(packets),
-      close: () => sock.close(),
+      send(data, p, a) {
+        try { return sock.send(data, p, a); } catch {
+          try { return sock.send(data, p, a); } catch { return false; }
+        }
+      },
+      sendMany(packets) {
+        try { return sock.sendMany(packets); } catch {
+          try { return sock.sendMany(packets); } catch { return 0; }
+        }
+      },
+      close: () => { try { sock.close(); } catch { /* already closed */ } },
     };
     return wrapped;
   },

@@ -2,6 +2,7 @@
 // serving, files, signals, process exit, embedded assets) goes through this interface; the Bun and Deno
 // adapters implement it and nothing else in src/ touches Bun.* or Deno.*.
 
+/** Never throws: a datagram that cannot be sent is dropped, as UDP allows. */
 export interface UdpSocket {
   readonly port: number;
   readonly hostname: string;

@@ -8,7 +8,10 @@ import { Framer, WriteQueue } from "./framing";
 
 export interface TcpLimits { idleTimeoutMs: number; maxConnections: number; maxBufferedBytes: number }
 
-interface ConnState { framer: Framer; out: WriteQueue; lastActive: number; closed: boolean }
+// lastActive: last octet received (idle timeout). frameSince: when the message now being received
+// began; a message must complete within the idle timeout too, or a client trickling one octet at a
+// time (slowloris) would hold the connection for ever.
+interface ConnState { framer: Framer; out: WriteQueue; lastActive: number; frameSince: number; closed: boolean }
 
 export class TcpListener {
   private server: TcpServer | null = null;
@@ -38,7 +41,7 @@ export class TcpListener {
   get port(): number { return this.server?.port ?? 0; }
 
   private onOpen(c: TcpConn<ConnState>): void {
-    c.state = { framer: new Framer(), out: new WriteQueue(), lastActive: Date.now(), closed: false };
+    c.state = { framer: new Framer(), out: new WriteQueue(), lastActive: Date.now(), frameSince: 0, closed: false };
     this.conns.add(c);
     if (this.conns.size > this.limits.maxConnections) {
       // close the longest-idle connection (Set order is open order; pick by lastActive)
@@ -57,13 +60,17 @@ export class TcpListener {
       if (st.out.bytes > this.limits.maxBufferedBytes) this.close(c);
     };
     const ok = st.framer.push(chunk, (msg) => this.handler.tcp(this.set, msg, send, c.remoteAddress, c.remotePort));
-    if (!ok) this.close(c);
+    if (!ok) { this.close(c); return; }
+    if (st.framer.buffered === 0) st.frameSince = 0;
+    else if (st.frameSince === 0) st.frameSince = st.lastActive;
   }
 
   private sweep(): void {
     const now = Date.now();
+    const limit = this.limits.idleTimeoutMs;
     for (const c of this.conns) {
-      if (now - c.state.lastActive > this.limits.idleTimeoutMs) { this.closedIdle++; this.close(c); }
+      const st = c.state;
+      if (now - st.lastActive > limit || (st.frameSince !== 0 && now - st.frameSince > limit)) { this.closedIdle++; this.close(c); }
     }
   }
 
