@@ -234,7 +234,8 @@ export class Appliance {
       const ready = createReadyApp(this);
       const port = a.listen?.port ?? 8181;
       const hosts = new Set(this.listeners.map((l) => l.ep.host));
-      for (const h of hosts) this.readyServers.push(this.rt.serveHttp(h, port, ready.fetch));
+      // where the admin server already listens on that address and port, it serves /ready itself
+      for (const h of hosts) if (!(a.listen && a.listen.host === h && a.listen.port === port)) this.readyServers.push(this.rt.serveHttp(h, port, ready.fetch));
     }
   }
 

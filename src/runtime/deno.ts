@@ -1,0 +1,43 @@
+// Runtime adapter for Deno (deno run, or the `deno compile` binary built by build/build-deno.ts).
+// Files go through node:fs, as in the Bun adapter, so read errors carry the same codes and messages
+// (a missing snapshot is "ENOENT", a missing config reads the same in both binaries).
+import { renameSync, writeFileSync, readFileSync, openSync, fsyncSync, closeSync } from "node:fs";
+import { bindDenoUdp } from "./deno-udp";
+import { listenDenoTcp, connectDenoTcp } from "./deno-tcp";
+import { serveDenoHttp } from "./deno-http";
+import { sdNotify } from "./deno-notify";
+import type { Runtime } from "./types";
+
+declare const Deno: any;
+
+// Embedded by `deno compile --include build/core.wasm`; read from the source tree under `deno run`.
+const WASM_URL = new URL("../../build/core.wasm", import.meta.url);
+
+export const denoRuntime: Runtime = {
+  name: "deno",
+  version: typeof Deno !== "undefined" ? Deno.version.deno : "",
+
+  async bindUdp(hostname, port, onData) { return bindDenoUdp(hostname, port, onData); },
+  listenTcp: listenDenoTcp,
+  connectTcp: connectDenoTcp,
+  serveHttp: serveDenoHttp,
+  readTextFile: (path) => readFileSync(path, "utf8"),
+  readFile: (path) => new Uint8Array(readFileSync(path)),
+  writeFileAtomic(path, data) {
+    const tmp = `${path}.tmp-${Deno.pid}`;
+    writeFileSync(tmp, data, { mode: 0o600 });
+    const fd = openSync(tmp, "r");
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+    renameSync(tmp, path);
+  },
+  onSignal(signal, handler) { Deno.addSignalListener(signal, handler); },
+  exit(code: number): never { Deno.exit(code); throw new Error("unreachable"); },
+  env: (name) => Deno.env.get(name),
+  args: () => [...Deno.args],
+  async loadCoreWasm() { return await Deno.readFile(WASM_URL); },
+  rss: () => Deno.memoryUsage().rss,
+  notify(state) {
+    const sock = Deno.env.get("NOTIFY_SOCKET");
+    return sock ? sdNotify(sock, state) : false;
+  },
+};
