@@ -3,10 +3,7 @@ import { existsSync } from "node:fs";
 
 declare const Deno: any;
 
-const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0x80000;
-const MSG_NOSIGNAL = 0x4000;
+import { AF_UNIX, SOCK_DGRAM_CLOEXEC, MSG_NOSIGNAL, notifyAddress } from "./notify-wire";
 
 /** An absolute path to libc: --allow-ffi is granted for the system library directories, and Deno checks
  * a bare "libc.so.6" against the working directory instead. (/proc/self/maps would name it, but Deno
@@ -30,19 +27,14 @@ function open() {
 
 /** Sends one notification datagram to the socket path (a leading "@" means the abstract namespace). */
 export function sdNotify(socketPath: string, state: string): boolean {
-  const path = new TextEncoder().encode(socketPath);
-  if (path.length === 0 || path.length > 107) return false;
-  if (path[0] === 0x40) path[0] = 0;
+  const to = notifyAddress(socketPath);
+  if (!to) return false;
   try { libc ??= open(); } catch { return false; }
-  const fd: number = libc.symbols.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const fd: number = libc.symbols.socket(AF_UNIX, SOCK_DGRAM_CLOEXEC, 0);
   if (fd < 0) return false;
   try {
-    const addr = new Uint8Array(2 + 108);
-    addr[0] = AF_UNIX; // sa_family_t, little-endian u16
-    addr.set(path, 2);
     const msg = new TextEncoder().encode(state);
-    const addrLen = 2 + path.length + (path[0] === 0 ? 0 : 1);
-    return Number(libc.symbols.sendto(fd, msg, BigInt(msg.length), MSG_NOSIGNAL, addr, addrLen)) === msg.length;
+    return Number(libc.symbols.sendto(fd, msg, BigInt(msg.length), MSG_NOSIGNAL, to.addr, to.len)) === msg.length;
   } finally {
     libc.symbols.close(fd);
   }
