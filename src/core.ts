@@ -62,6 +62,8 @@ export function encodeName(name: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+const latin1 = new TextDecoder("latin1");
+
 export class Core {
   readonly x: Exports;
   readonly mem: Uint8Array;
@@ -146,10 +148,7 @@ export class Core {
   /** The key of the last handled query as a string (miss path only: coalescing map key). */
   keyString(): string {
     const p = this.x.keyPtr();
-    const n = this.res[R.KEY_LEN];
-    let s = "";
-    for (let i = 0; i < n; i++) s += String.fromCharCode(this.mem[p + i]);
-    return s;
+    return latin1.decode(this.mem.subarray(p, p + this.res[R.KEY_LEN]));
   }
 
   upstreamQuery(id: number, caseSeed: number): Uint8Array {

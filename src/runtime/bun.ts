@@ -104,6 +104,7 @@ export const bunRuntime: Runtime = {
   args: () => process.argv.slice(2),
   async loadCoreWasm() { return new Uint8Array(await Bun.file(wasmPath).arrayBuffer()); },
   rss: () => process.memoryUsage.rss(),
+  collectGarbage: () => Bun.gc(true),
   notify(state) {
     const sock = process.env.NOTIFY_SOCKET;
     return sock ? sdNotify(sock, state) : false;

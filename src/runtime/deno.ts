@@ -36,6 +36,8 @@ export const denoRuntime: Runtime = {
   args: () => [...Deno.args],
   async loadCoreWasm() { return await Deno.readFile(WASM_URL); },
   rss: () => Deno.memoryUsage().rss,
+  // V8 exposes gc() only with --expose-gc; without it the heap limit flags in build-deno.ts bound it
+  collectGarbage: () => { (globalThis as { gc?: () => void }).gc?.(); },
   notify(state) {
     const sock = Deno.env.get("NOTIFY_SOCKET");
     return sock ? sdNotify(sock, state) : false;

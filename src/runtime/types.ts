@@ -60,6 +60,8 @@ export interface Runtime {
   loadCoreWasm(): Promise<Uint8Array>;
   /** Sends a systemd notification (READY=1, WATCHDOG=1, ...) to $NOTIFY_SOCKET; false if none. */
   notify(state: string): boolean;
+  /** A full, synchronous garbage collection (a few ms), or nothing where the runtime offers none. */
+  collectGarbage(): void;
   /** Resident set size of this process in bytes. */
   rss(): number;
 }

@@ -53,6 +53,8 @@ class Inflight implements ForwardTask {
 export class QueryHandler {
   readonly stats = new DataPathStats();
   readonly inflight = new Map<string, Inflight>();
+  /** Misses and refreshes so far: each leaves garbage behind (see Appliance's memory keeper). */
+  garbageEvents = 0;
   zones: ZoneRuntime[] = [];
 
   constructor(
@@ -168,6 +170,7 @@ export class QueryHandler {
 
   private miss(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, stale: Uint8Array | null, addr: string, port: number): void {
     const core = this.core;
+    this.garbageEvents++;
     const key = core.keyString();
     const waiter: Waiter = { query: msg.slice(), tcp, send, stale, remote: addr, port, started: performance.now() };
     const existing = this.inflight.get(key);
@@ -205,6 +208,7 @@ export class QueryHandler {
     if (this.inflight.has(key)) return;
     if (!zone.forwarder.tryAcquire()) return;
     if (prefetch) this.stats.prefetches++;
+    this.garbageEvents++;
     zone.forwarder.forward(this.startInflight(key, zone));
   }
 

@@ -9,7 +9,6 @@ const SOCKETS = 4;
 // Behind a Service IP every new source port is a new conntrack entry and a fresh DNAT pick of backend:
 // rotating often spreads misses over the backends (and makes spoofed replies harder to aim).
 const QUERIES_PER_SOCKET = 32;
-const RETIRED_LINGER_MS = 2500; // longer than a query's whole deadline: late replies still land
 
 interface Slot { sock: UdpSocket | null; binding: Promise<UdpSocket> | null; used: number; pending: number }
 
@@ -22,7 +21,9 @@ export class UdpTransport {
   connHits = 0; // queries sent on an already bound socket
   connMisses = 0; // queries that had to bind a new socket
 
-  constructor(private readonly rt: Runtime, readonly to: Endpoint) {
+  /** lingerMs: how long a retired socket still listens: the longest a query on it can wait (its
+   * attempt timeout), so no reply it could still use is lost, and no longer (sockets cost fds). */
+  constructor(private readonly rt: Runtime, readonly to: Endpoint, private readonly lingerMs = 2000) {
     for (let i = 0; i < SOCKETS; i++) this.slots.push({ sock: null, binding: null, used: 0, pending: 0 });
   }
 
@@ -81,7 +82,7 @@ export class UdpTransport {
     const old = slot.sock;
     slot.sock = null;
     slot.used = 0;
-    if (old) setTimeout(() => old.close(), RETIRED_LINGER_MS);
+    if (old) setTimeout(() => old.close(), this.lingerMs);
   }
 
   private onData(buf: Uint8Array, port: number, addr: string): void {

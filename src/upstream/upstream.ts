@@ -12,6 +12,7 @@ export interface UpstreamOptions {
   maxFails: number;
   healthCheckIntervalMs: number;
   healthCheck: boolean;
+  udpLingerMs: number;
   tcp: { size: number; max: number; maxAgeMs: number; maxQueries: number; idleMs: number };
 }
 
@@ -41,7 +42,7 @@ export class Upstream {
 
   constructor(rt: Runtime, readonly endpoint: Endpoint, private readonly opts: UpstreamOptions, private readonly log: Logger) {
     this.name = formatEndpoint(endpoint);
-    this.udp = new UdpTransport(rt, endpoint);
+    this.udp = new UdpTransport(rt, endpoint, opts.udpLingerMs);
     this.tcp = new TcpPool(rt, endpoint, opts.tcp);
   }
 
