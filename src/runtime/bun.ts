@@ -23,6 +23,7 @@ function socketHandlers<S>(handlers: TcpHandlers<S>, initial: () => S) {
     data(sock: any, chunk: Uint8Array) { handlers.data(sock.data, chunk); },
     drain(sock: any) { handlers.drain(sock.data); },
     close(sock: any, err?: Error) { if (sock.data) handlers.close(sock.data, err); },
+    end(sock: any) { if (sock.data && handlers.end) handlers.end(sock.data); else sock.end(); },
     error(sock: any, err: Error) { if (sock.data) handlers.close(sock.data, err); },
     connectError(_sock: any, _err: Error) {},
   };
@@ -65,7 +66,8 @@ export const bunRuntime: Runtime = {
   },
 
   listenTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>): TcpServer {
-    const server = Bun.listen({ hostname, port, socket: socketHandlers(handlers, () => undefined as S) });
+    // allowHalfOpen: a client may send its queries, shut its write side and still read the answers
+    const server = Bun.listen({ hostname, port, allowHalfOpen: true, socket: socketHandlers(handlers, () => undefined as S) });
     return { get port() { return server.port; }, stop: () => server.stop(true) };
   },
 

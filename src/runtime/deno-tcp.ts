@@ -60,7 +60,9 @@ class DenoTcpConn<S> implements TcpConn<S> {
     } catch (e) {
       if (!this.done) { this.finish(e as Error); return; }
     }
-    this.end(); // peer closed: finish writing what is queued, then close
+    // peer finished sending: the caller may still answer (half-close); else finish writing and close
+    if (this.handlers.end && !this.done) this.handlers.end(this);
+    else this.end();
   }
 
   // Writes queued chunks in order, several at once when they pile up.

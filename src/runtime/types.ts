@@ -30,6 +30,9 @@ export interface TcpHandlers<S> {
   data(conn: TcpConn<S>, chunk: Uint8Array): void;
   drain(conn: TcpConn<S>): void;
   close(conn: TcpConn<S>, error?: Error): void;
+  /** The peer finished sending (a FIN: half-close) but may still read. Without this handler the
+   * connection is ended once queued writes are out. */
+  end?(conn: TcpConn<S>): void;
 }
 
 export interface TcpServer {

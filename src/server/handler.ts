@@ -103,18 +103,20 @@ export class QueryHandler {
     };
   }
 
-  /** One framed TCP message. */
-  tcp(set: number, msg: Uint8Array, send: Send, addr: string, port: number): void {
+  /** One framed TCP message. Returns false when no answer will ever be sent (dropped); otherwise
+   * `send` is called exactly once, now or when the upstream answers. */
+  tcp(set: number, msg: Uint8Array, send: Send, addr: string, port: number): boolean {
     const core = this.core;
     const n = core.handle(msg, this.clock.nowSeconds(), set, true);
     this.stats.request(core.res[R.ZONE], 1, addr.includes(":") && !addr.startsWith("::ffff:") ? 1 : 0, core.res[R.QTYPE]);
     if (n > 0) {
       send(core.framedOut(n));
       this.answered(set, msg, true, addr, port, n);
-      return;
+      return true;
     }
-    if (n === 0) { this.stats.dropped++; return; }
+    if (n === 0) { this.stats.dropped++; return false; }
     this.slow(set, msg, true, (a) => send(frameCopy(a)), addr, port);
+    return true;
   }
 
   // Book-keeping after an answer left OUT: counters, prefetch, query log. Reads RES only.

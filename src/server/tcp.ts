@@ -11,7 +11,9 @@ export interface TcpLimits { idleTimeoutMs: number; maxConnections: number; maxB
 // lastActive: last octet received (idle timeout). frameSince: when the message now being received
 // began; a message must complete within the idle timeout too, or a client trickling one octet at a
 // time (slowloris) would hold the connection for ever.
-interface ConnState { framer: Framer; out: WriteQueue; lastActive: number; frameSince: number; closed: boolean }
+// awaiting: queries read whose answers are not sent yet. readDone: the client half-closed (FIN); the
+// connection ends once those answers are out.
+interface ConnState { framer: Framer; out: WriteQueue; lastActive: number; frameSince: number; closed: boolean; awaiting: number; readDone: boolean }
 
 export class TcpListener {
   private server: TcpServer | null = null;
@@ -29,6 +31,8 @@ export class TcpListener {
         open: (c) => this.onOpen(c),
         data: (c, chunk) => this.onData(c, chunk),
         drain: (c) => { c.state?.out.flush(c); },
+        // half-close: answer what was asked, then close
+        end: (c) => { c.state.readDone = true; if (c.state.awaiting === 0) this.close(c); },
         close: (c) => { if (c.state) c.state.closed = true; this.conns.delete(c); },
       });
     } catch (e) {
@@ -41,7 +45,7 @@ export class TcpListener {
   get port(): number { return this.server?.port ?? 0; }
 
   private onOpen(c: TcpConn<ConnState>): void {
-    c.state = { framer: new Framer(), out: new WriteQueue(), lastActive: Date.now(), frameSince: 0, closed: false };
+    c.state = { framer: new Framer(), out: new WriteQueue(), lastActive: Date.now(), frameSince: 0, closed: false, awaiting: 0, readDone: false };
     this.conns.add(c);
     if (this.conns.size > this.limits.maxConnections) {
       // close the longest-idle connection (Set order is open order; pick by lastActive)
@@ -55,11 +59,16 @@ export class TcpListener {
     const st = c.state;
     st.lastActive = Date.now();
     const send = (framed: Uint8Array) => {
+      st.awaiting--;
       if (st.closed) return;
       st.out.write(c, framed);
       if (st.out.bytes > this.limits.maxBufferedBytes) this.close(c);
+      else if (st.readDone && st.awaiting === 0) this.close(c);
     };
-    const ok = st.framer.push(chunk, (msg) => this.handler.tcp(this.set, msg, send, c.remoteAddress, c.remotePort));
+    const ok = st.framer.push(chunk, (msg) => {
+      st.awaiting++;
+      if (!this.handler.tcp(this.set, msg, send, c.remoteAddress, c.remotePort)) st.awaiting--;
+    });
     if (!ok) { this.close(c); return; }
     if (st.framer.buffered === 0) st.frameSince = 0;
     else if (st.frameSince === 0) st.frameSince = st.lastActive;
