@@ -85,21 +85,26 @@ export class QueryHandler {
       }
       used = 0;
     };
+    // Hits now and upstream answers later both leave through the batch.
+    const queue = (sock: UdpSocket, answer: Uint8Array, port: number, addr: string) => {
+      const n = answer.length;
+      if (used + n > SLAB_BYTES || batch.length >= MAX_BATCH * 3) flush();
+      slab.set(answer, used);
+      batch.push(slab.subarray(used, used + n), port, addr);
+      used += n;
+      target = sock;
+      if (!scheduled) { scheduled = true; setImmediate(flush); }
+    };
     return (sock, buf, port, addr) => {
       const n = core.handle(buf, this.clock.nowSeconds(), set, false);
       stats.request(res[R.ZONE], 0, fam, res[R.QTYPE]);
       if (n > 0) {
-        if (used + n > SLAB_BYTES || batch.length >= MAX_BATCH * 3) flush();
-        slab.set(core.out(n), used);
-        batch.push(slab.subarray(used, used + n), port, addr);
-        used += n;
-        target = sock;
-        if (!scheduled) { scheduled = true; setImmediate(flush); }
+        queue(sock, core.out(n), port, addr);
         this.answered(set, buf, false, addr, port, n);
         return;
       }
       if (n === 0) { stats.dropped++; return; }
-      this.slow(set, buf, false, (a) => { sock.send(a, port, addr); }, addr, port);
+      this.slow(set, buf, false, (a) => queue(sock, a, port, addr), addr, port);
     };
   }
 
