@@ -6,7 +6,7 @@ Usage:
   localdns run [--config FILE]        run in the foreground (config also from $LOCALDNS_CONFIG;
                                       without either, an embedded loopback default is used)
   localdns validate --config FILE     check a config file; exit 1 listing every problem
-  localdns network up|down|resolver --config FILE
+  localdns network up|resolver|release|down --config FILE
                                       node set-up steps for systemd (needs CAP_NET_ADMIN)
   localdns --version                  print the version
   localdns --help                     this text; "localdns COMMAND --help" for one command
@@ -25,13 +25,14 @@ Validates a config file as "run" would load it. Prints "ok" and exits 0, or list
 its JSON path and exits 1.
   --config FILE   the JSON config (default: $LOCALDNS_CONFIG)
 `,
-  network: `Usage: localdns network up|down|resolver --config FILE [--dry-run]
+  network: `Usage: localdns network up|resolver|release|down --config FILE [--dry-run]
 
 Node set-up for the systemd unit's privileged steps:
   up        put every listener address on the "localdns" interface (dummy, else lo) and add the
             iptables raw-table NOTRACK rules for them (idempotent)
   resolver  point the node's resolver at the vnet listener (systemd-networkd drop-in), when the
             tooling exists; run only after localdns answers
+  release   remove the resolver drop-in only (on a clean stop, before the server drains)
   down      remove the resolver drop-in first, then the rules and addresses
   --dry-run print the commands instead of running them
 `,
@@ -42,7 +43,7 @@ export type Parsed =
   | { kind: "version" }
   | { kind: "error"; message: string; usage: string }
   | { kind: "run" | "validate"; config: string | null }
-  | { kind: "network"; action: "up" | "down" | "resolver"; config: string | null; dryRun: boolean };
+  | { kind: "network"; action: "up" | "down" | "resolver" | "release"; config: string | null; dryRun: boolean };
 
 export function parseArgs(argv: string[]): Parsed {
   if (argv.length === 0) return { kind: "help", text: USAGE };
@@ -71,7 +72,7 @@ function parseNetwork(rest: string[]): Parsed {
   const usage = COMMAND_USAGE.network;
   if (rest.includes("--help") || rest.includes("-h")) return { kind: "help", text: usage };
   const [action, ...flags] = rest;
-  if (action !== "up" && action !== "down" && action !== "resolver") return { kind: "error", message: `network needs up, down or resolver, got ${action ?? "nothing"}`, usage };
+  if (action !== "up" && action !== "down" && action !== "resolver" && action !== "release") return { kind: "error", message: `network needs up, resolver, release or down, got ${action ?? "nothing"}`, usage };
   let config: string | null = null;
   let dryRun = false;
   for (let i = 0; i < flags.length; i++) {

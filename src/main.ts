@@ -30,7 +30,7 @@ async function main(): Promise<number> {
     if (!r.ok) {
       for (const e of r.errors) process.stderr.write(`${path ?? "(embedded default)"}: ${e}\n`);
       // teardown must still happen: it works from its own state file and the rules' comments
-      if (parsed.action !== "down") return 1;
+      if (parsed.action !== "down" && parsed.action !== "release") return 1;
     }
     const { runNetworkStep } = await import("./node/network");
     return runNetworkStep(parsed.action, r.ok ? r.config : null, { dryRun: parsed.dryRun, log: createLogger() });

@@ -50,7 +50,7 @@ beforeEach(() => {
   settings = { statePath: join(dir, "state.json"), dropInPath: join(dir, "dropin.conf"), networkctl: "networkctl", probeTimeoutMs: 300 };
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-const step = (action: "up" | "down" | "resolver", cfg: EffectiveConfig | null, run: Runner) => runNetworkStep(action, cfg, { dryRun: run.dryRun, log: log(), runner: run, settings });
+const step = (action: "up" | "down" | "resolver" | "release", cfg: EffectiveConfig | null, run: Runner) => runNetworkStep(action, cfg, { dryRun: run.dryRun, log: log(), runner: run, settings });
 
 describe("up", () => {
   test("with dummy support the addresses go on the localdns interface", async () => {
@@ -159,6 +159,15 @@ describe("down", () => {
       "ip addr del fd00::10/128 dev lo",
     ]);
     expect(existsSync(settings.statePath)).toBe(false);
+  });
+
+  test("release (ExecStop on a clean stop) removes the resolver drop-in and nothing else", async () => {
+    writeFileSync(settings.dropInPath as string, dropInText(AKS().listeners.vnetDNS));
+    const run = fakeRunner(node);
+    expect(await step("release", AKS(), run)).toBe(0);
+    expect(run.changes).toEqual([`rm ${settings.dropInPath}`, "networkctl reload"]);
+    expect(existsSync(settings.dropInPath as string)).toBe(false);
+    expect(await step("release", null, run)).toBe(0); // idempotent, and needs no config
   });
 
   test("the resolver drop-in goes first, then rules, then the dummy interface", async () => {

@@ -1,6 +1,8 @@
 // The node set-up steps the systemd unit runs with privileges around the server:
 //   up        (ExecStartPre)  listener addresses on the "localdns" interface (else lo) + NOTRACK rules
 //   resolver  (ExecStartPost) once every listener answers, point the node's resolver at the vnet one
+//   release   (ExecStop, a clean stop) the resolver drop-in only, before the server is told to stop,
+//             so the node is not pointed at a listener that is draining
 //   down      (ExecStopPost, every exit path) resolver drop-in first, then rules, then addresses
 import type { EffectiveConfig } from "../config/effective";
 import type { Logger } from "../log";
@@ -22,7 +24,7 @@ export interface NetworkOptions {
   print?: (line: string) => void;
 }
 
-export type NetworkAction = "up" | "down" | "resolver";
+export type NetworkAction = "up" | "down" | "resolver" | "release";
 
 /** Returns the process exit code. `config` may be null for "down" (a config that no longer loads
  * must not keep the node pointed at a dead listener). */
@@ -31,6 +33,7 @@ export async function runNetworkStep(action: NetworkAction, config: EffectiveCon
   const run = o.runner ?? (o.dryRun ? dryRunner(print) : systemRunner(o.log));
   const settings = o.settings ?? nodeSettings();
   if (action === "down") return down(run, config, settings, o.log);
+  if (action === "release") { await releaseResolver(run, settings, o.log); return 0; }
   if (config === null) { o.log.error(`network ${action} needs a config`); return 1; }
   if (config.mode === "Disabled") { o.log.info(`mode is Disabled: network ${action} does nothing`); return 0; }
   return action === "up" ? up(run, config, settings, o.log) : resolver(run, config, settings, o.log, print);
@@ -77,22 +80,27 @@ async function resolver(run: Runner, config: EffectiveConfig, s: NodeSettings, l
   return 0;
 }
 
+/** Removes our resolver drop-in(s), so the node falls back to its normal DNS. Idempotent. */
+async function releaseResolver(run: Runner, s: NodeSettings, log: Logger): Promise<void> {
+  if (s.dropInPath === "off") return;
+  const state = run.dryRun ? { device: null, addresses: [], dropIns: [] } : readState(s.statePath);
+  const candidates = new Set(state.dropIns);
+  if (s.dropInPath) candidates.add(s.dropInPath);
+  else if (run.dryRun) candidates.add(`/run/systemd/network/<default-route .network file>.d/${DROPIN_NAME}`);
+  else for (const p of findOurDropIns()) candidates.add(p);
+  const { removed, servers } = removeDropIns(run, [...candidates], log);
+  if (removed.length) {
+    reloadNetworkd(run, s.networkctl, log);
+    if (!run.dryRun && !(await waitForResolvConf(servers))) log.warn("systemd-resolved still lists localdns after 3 s");
+  }
+}
+
 async function down(run: Runner, config: EffectiveConfig | null, s: NodeSettings, log: Logger): Promise<number> {
   const state = run.dryRun ? { device: null, addresses: [], dropIns: [] } : readState(s.statePath);
   let ok = true;
 
   // 1. The node's resolver first, so the node falls back to its normal DNS.
-  if (s.dropInPath !== "off") {
-    const candidates = new Set(state.dropIns);
-    if (s.dropInPath) candidates.add(s.dropInPath);
-    else if (run.dryRun) candidates.add(`/run/systemd/network/<default-route .network file>.d/${DROPIN_NAME}`);
-    else for (const p of findOurDropIns()) candidates.add(p);
-    const { removed, servers } = removeDropIns(run, [...candidates], log);
-    if (removed.length) {
-      reloadNetworkd(run, s.networkctl, log);
-      if (!run.dryRun && !(await waitForResolvConf(servers))) log.warn("systemd-resolved still lists localdns after 3 s");
-    }
-  }
+  await releaseResolver(run, s, log);
 
   // 2. The rules (found by their comment, whatever the config says now).
   if (!removeNotrackRules(run, config ? notrackRules(notrackTargets(config)) : [], log)) ok = false;
