@@ -77,16 +77,31 @@ export class QueryHandler {
     let used = 0;
     let scheduled = false;
     let target: UdpSocket | null = null;
+    let thisTurn = 0; // answers queued in this event-loop turn
+    let lastTurn = 0; // ... and in the previous one
     const flush = () => {
       scheduled = false;
+      lastTurn = thisTurn;
+      thisTurn = 0;
       if (batch.length > 0) {
         target!.sendMany(batch);
         batch.length = 0;
       }
       used = 0;
     };
-    // Hits now and upstream answers later both leave through the batch.
+    // Hits now and upstream answers later both leave through here. Under load a turn's answers share
+    // one sendMany at the end of the turn. At light load (the last turn carried at most one answer) the
+    // first answer of a turn goes out at once instead: no wait for the turn to end, and a batch of one
+    // would cost the same syscall anyway.
     const queue = (sock: UdpSocket, answer: Uint8Array, port: number, addr: string) => {
+      thisTurn++;
+      if (!scheduled && lastTurn <= 1) {
+        scheduled = true;
+        target = sock;
+        setImmediate(flush);
+        sock.send(answer, port, addr);
+        return;
+      }
       const n = answer.length;
       if (used + n > SLAB_BYTES || batch.length >= MAX_BATCH * 3) flush();
       slab.set(answer, used);
