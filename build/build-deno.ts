@@ -9,8 +9,9 @@
 // base runtime writes dist/localdns-deno as a small `deno run` launcher instead (same entry, same
 // permissions), so the binary tests still exercise the Deno runtime; it says so on stderr.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { newest, mtime as fileMtime } from "./freshness";
 
 const root = join(dirname(new URL(import.meta.url).pathname), "..");
 const ifNeeded = process.argv.includes("--if-needed");
@@ -41,15 +42,7 @@ const V8_FLAGS = ["--v8-flags=--max-semi-space-size=1"];
 // types and bun:ffi are not Deno's), packages from the existing node_modules (no download).
 const SOURCE_FLAGS = ["--no-check", "--unstable-sloppy-imports", "--node-modules-dir=manual", "--no-lock"];
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-const mtime = (p: string) => (existsSync(join(root, p)) ? statSync(join(root, p)).mtimeMs : 0);
+const mtime = (p: string) => fileMtime(join(root, p));
 
 /** node_modules entries the binary does not need: everything but the runtime dependencies and theirs.
  * Without these excludes deno compile embeds the whole node_modules tree (bun, deno, asc: ~300 MB). */

@@ -2,24 +2,15 @@
 // (bun build --compile, the wasm embedded). `--if-needed` skips steps whose outputs are newer than
 // their sources.
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync, readdirSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
+import { newest, mtime } from "./freshness";
 
 const root = join(dirname(new URL(import.meta.url).pathname), "..");
 const ifNeeded = process.argv.includes("--if-needed");
 const wasm = join(root, "build/core.wasm");
 const exe = join(root, "dist/localdns");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-const mtime = (p: string) => (existsSync(p) ? statSync(p).mtimeMs : 0);
 
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit" });
