@@ -193,7 +193,8 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: { resolve
     zones,
     admin,
     cache: {
-      maxBytes: c.maxBytes ?? 64 * 1024 * 1024,
+      // 32 MiB holds ~200,000 typical answers and keeps a full cache well inside the unit's MemoryMax=128M
+      maxBytes: c.maxBytes ?? 32 * 1024 * 1024,
       prefetch: c.prefetch ?? true,
       staleAnswerTtl: c.staleAnswerTtl ?? 30,
       negativeTtlWithoutSoa: c.negativeTtlWithoutSoa ?? 5,
