@@ -272,8 +272,6 @@ export function ringNext(): usize {
 @inline export function recKey(rec: usize): usize { return rec + HDR; }
 @inline export function recKeyLen(rec: usize): i32 { return <i32>load<u16>(rec + H_KEYLEN); }
 @inline export function recHash(rec: usize): u32 { return load<u32>(rec + H_HASH); }
-@inline export function recMsgLen(rec: usize): i32 { return <i32>load<u16>(rec + H_MSGLEN); }
-@inline export function recHits(rec: usize): i32 { return <i32>load<u8>(rec + H_HITS); }
 
 export function killRecord(rec: usize): void {
   killRecordAt(<i32>(rec - ring));
@@ -342,4 +340,3 @@ export function cacheImport(rec: usize, len: i32, now: u32, zone: i32): i32 {
 }
 
 export function recLength(rec: usize): i32 { return <i32>load<u32>(rec + H_LEN); }
-export function recZoneOf(rec: usize): i32 { return recZone(rec); }

@@ -18,7 +18,6 @@ export let PREP: usize = 0; // an upstream reply normalised for the cache (OPT s
 export let PREP_RR: usize = 0;
 export let KEY: usize = 0; // cache key of the last parsed query
 export let ZONES: usize = 0;
-export let ZONE_END: usize = 0;
 export let HOSTS: usize = 0;
 export let HEAP: usize = 0; // first free byte after the fixed buffers; the cache starts here
 
@@ -34,7 +33,7 @@ export function initLayout(): void {
   PREP = align(p, 64); p = PREP + BUF_SIZE;
   PREP_RR = align(p, 64); p = PREP_RR + RR_META_SIZE;
   KEY = align(p, 64); p = KEY + KEY_SIZE;
-  ZONES = align(p, 64); p = ZONES + ZONE_AREA; ZONE_END = p;
+  ZONES = align(p, 64); p = ZONES + ZONE_AREA;
   HOSTS = align(p, 64); p = HOSTS + HOSTS_AREA;
   HEAP = align(p, 64);
   ensureMemory(HEAP);

@@ -1,6 +1,6 @@
 // Responses built from the parsed query alone: errors, NXDOMAIN for blocked names, the RFC 8482 answer
 // to ANY, the health answer, and the query we send upstream.
-import { be16, put16, put32 } from "./bytes";
+import { put16, put32 } from "./bytes";
 import {
   OUT, KEY, res, R_ID, R_FLAGS, R_QEND, R_QOK, R_EDNS, R_DO, R_QNAME_END, R_NAME_LEN, R_QTYPE,
 } from "./layout";
@@ -176,5 +176,3 @@ function randomiseCase(name: usize, n: i32, seed: u32): void {
     }
   }
 }
-
-export function upstreamQueryId(): i32 { return be16(OUT); }

@@ -4,13 +4,7 @@ import { Hono, type Context } from "hono";
 import type { Appliance } from "../appliance";
 import { renderMetrics } from "./metrics";
 import { normaliseZone } from "../config/effective";
-
-const TYPES: Record<string, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, NAPTR: 35, SVCB: 64, HTTPS: 65, CAA: 257 };
-
-function parseType(t: string): number | null {
-  const n = TYPES[t.toUpperCase()] ?? (/^TYPE\d+$/i.test(t) ? Number(t.slice(4)) : /^\d+$/.test(t) ? Number(t) : NaN);
-  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : null;
-}
+import { typeCode } from "../dns/names";
 
 /** 400 unless every query parameter is one of `allowed`. */
 function onlyParams(c: Context, allowed: string[]): Response | null {
@@ -70,7 +64,7 @@ export function createAdminApp(app: Appliance) {
         if (n === null || n === ".") return c.json({ error: `invalid name ${JSON.stringify(name)}` }, 400);
         let qtype = -1;
         if (type !== undefined) {
-          const t = parseType(type);
+          const t = typeCode(type);
           if (t === null) return c.json({ error: `invalid type ${JSON.stringify(type)}` }, 400);
           qtype = t;
         }

@@ -2,7 +2,7 @@
 // Names follow CoreDNS so existing dashboards keep working.
 import type { Appliance } from "../appliance";
 import { LISTENER_SETS } from "../config/effective";
-import { RCODE_NAMES } from "../server/handler";
+import { rcodeName } from "../dns/names";
 import { BUCKETS, NT, TYPE_LABELS, ZONE_SLOTS, type Histogram } from "../server/stats";
 
 type Labels = Record<string, string | number>;
@@ -45,7 +45,7 @@ export function renderMetrics(app: Appliance): string {
   o.family("coredns_dns_responses_total", "counter", "Counter of response status codes.");
   for (let set = 0; set < 2; set++) for (let z = 0; z < ZONE_SLOTS; z++) for (let rc = 0; rc < 16; rc++) {
     const v = s.responses[(set * ZONE_SLOTS + z) * 16 + rc];
-    if (v > 0) o.sample("coredns_dns_responses_total", { server: LISTENER_SETS[set], zone: zoneName(z - 1), rcode: RCODE_NAMES[rc] ?? String(rc) }, v);
+    if (v > 0) o.sample("coredns_dns_responses_total", { server: LISTENER_SETS[set], zone: zoneName(z - 1), rcode: rcodeName(rc) }, v);
   }
   o.family("coredns_dns_request_duration_seconds", "histogram", "Histogram of the time (in seconds) each request took.");
   LISTENER_SETS.forEach((set, i) => o.histogram("coredns_dns_request_duration_seconds", { server: set }, s.duration[i]));

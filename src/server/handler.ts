@@ -10,6 +10,8 @@ import { Verdict, type ForwardTask } from "../upstream/forwarder";
 import { randomU32 } from "../upstream/ids";
 import { ipBytes } from "../addr";
 import { DataPathStats } from "./stats";
+import { frame } from "./framing";
+import { rcodeName, typeName } from "../dns/names";
 
 export type Send = (answer: Uint8Array) => void;
 
@@ -135,7 +137,7 @@ export class QueryHandler {
       return true;
     }
     if (n === 0) { this.stats.dropped++; return false; }
-    this.slow(set, msg, true, (a) => send(frameCopy(a)), addr, port);
+    this.slow(set, msg, true, (a) => send(frame(a)), addr, port);
     return true;
   }
 
@@ -299,7 +301,7 @@ export class QueryHandler {
     const q = this.describe(w.query);
     this.log.error("query failed", {
       zone: zone.settings.zone, remote: w.remote, port: w.port, id: q.id, type: q.type, name: q.name,
-      proto: w.tcp ? "tcp" : "udp", rcode: RCODE_NAMES[rcode] ?? rcode, reason,
+      proto: w.tcp ? "tcp" : "udp", rcode: rcodeName(rcode), reason,
       duration: round3((performance.now() - w.started) / 1000),
     });
   }
@@ -310,7 +312,7 @@ export class QueryHandler {
     this.log.info("query", {
       zone: zone.settings.zone, remote: addr, port, id: q.id, type: q.type, class: q.class, name: q.name,
       proto: tcp ? "tcp" : "udp", size: query.length, do: q.do, bufsize: q.bufsize,
-      rcode: RCODE_NAMES[answer[3] & 0xf] ?? answer[3] & 0xf, rflags, rsize: answer.length,
+      rcode: rcodeName(answer[3] & 0xf), rflags, rsize: answer.length,
       duration: round3(ms / 1000), ...(stale ? { stale: true } : {}),
     });
   }
@@ -322,22 +324,7 @@ function safeSend(w: Waiter, answer: Uint8Array): void {
   try { w.send(answer); } catch { /* the client is gone */ }
 }
 
-function typeName(t: number): string { return TYPE_NAMES[t] ?? `TYPE${t}`; }
-
-function frameCopy(a: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + 2);
-  out[0] = a.length >> 8;
-  out[1] = a.length & 0xff;
-  out.set(a, 2);
-  return out;
-}
-
 const round3 = (x: number) => Math.round(x * 1e6) / 1e6;
-export const RCODE_NAMES: Record<number, string> = { 0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED" };
-const TYPE_NAMES: Record<number, string> = {
-  1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV", 35: "NAPTR",
-  39: "DNAME", 41: "OPT", 43: "DS", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 64: "SVCB", 65: "HTTPS", 255: "ANY",
-};
 
 function flagNames(b2: number, b3: number): string {
   const f: string[] = ["qr"];

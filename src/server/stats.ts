@@ -1,8 +1,8 @@
 // Counters the data path bumps, rendered on scrape. Typed arrays indexed by small integers: counting
 // costs a few nanoseconds per packet and allocates nothing.
+import { TYPE_CODES } from "../dns/names";
 
 export const TYPE_LABELS = ["A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "HTTPS", "SVCB", "ANY", "other"] as const;
-const TYPE_CODES: Record<string, number> = { A: 1, AAAA: 28, CNAME: 5, MX: 15, NS: 2, PTR: 12, SOA: 6, SRV: 33, TXT: 16, HTTPS: 65, SVCB: 64, ANY: 255 };
 const OTHER = TYPE_LABELS.length - 1;
 const typeIndex = new Uint8Array(256).fill(OTHER);
 TYPE_LABELS.forEach((l, i) => { if (l !== "other") typeIndex[TYPE_CODES[l]] = i; });

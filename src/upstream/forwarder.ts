@@ -3,6 +3,7 @@
 // SERVFAIL or REFUSED, and the zone's cap on in-flight upstream queries.
 import type { Upstream } from "./upstream";
 import { Policy, type PolicyName } from "./policy";
+import { rcodeName } from "../dns/names";
 
 export enum Verdict {
   /** Not a reply to this query (wrong question, malformed): keep waiting. */
@@ -14,8 +15,6 @@ export enum Verdict {
   /** The upstream answered with a failure: try the next one. */
   Failover,
 }
-
-const RCODES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
 
 export interface ForwardTask {
   /** The upstream query; its first two octets are rewritten with each attempt's ID. */
@@ -100,7 +99,7 @@ export class Forwarder {
         try { v = task.onReply(msg, up, tcp); } catch { v = Verdict.Drop; } // never let one reply break the transport
         if (v === Verdict.Drop) return false;
         settled = true;
-        up.observe(RCODES[msg[3] & 0xf] ?? String(msg[3] & 0xf), (performance.now() - sentAt) / 1000);
+        up.observe(rcodeName(msg[3] & 0xf), (performance.now() - sentAt) / 1000);
         clearTimeout(timer);
         if (v === Verdict.Done) { up.succeeded(); this.release(); return true; }
         if (v === Verdict.RetryTcp) { up.succeeded(); this.attempt(task, order, i, true, deadline, "truncated", retriedHere); return true; }
