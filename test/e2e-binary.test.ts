@@ -8,6 +8,7 @@ import { startKnot, type Knot } from "./helpers/knot";
 import { runBinary, freePort, BINARY, type RunningBinary } from "./helpers/binary";
 import { query, packet } from "./helpers/dns";
 
+declare const Bun: any;
 let knot: Knot;
 let bin: RunningBinary;
 const vnet = { host: "127.0.0.1", port: freePort() };
@@ -98,3 +99,28 @@ test("SIGTERM exits 0", async () => {
   }, { probe: { host: "127.0.0.1", port } });
   expect(await b.stop("SIGTERM")).toBe(0);
 });
+
+// glibc sends A and AAAA from one socket and closes it when the first answer is truncated: the other
+// answer then meets a closed port. Such a client must never cost other clients their answers.
+test("clients that close early never take other clients' UDP answers with them", async () => {
+  await query(vnet.host, vnet.port, "www.example.com", "A"); // cached: every answer below is a hit
+  let lost = 0;
+  let expected = 0;
+  for (let round = 0; round < 10; round++) {
+    const socks: any[] = [];
+    const waits: Promise<boolean>[] = [];
+    for (let i = 0; i < 100; i++) {
+      const stays = i % 2 === 0;
+      let done!: (ok: boolean) => void;
+      const p = new Promise<boolean>((r) => { done = r; });
+      const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() { done(true); } } });
+      socks.push(s);
+      if (stays) { expected++; waits.push(p); setTimeout(() => done(false), 1500); }
+    }
+    const q = packet.encode({ type: "query", id: 7, flags: packet.RECURSION_DESIRED, questions: [{ name: "www.example.com", type: "A", class: "IN" }] });
+    socks.forEach((s, i) => { s.send(q, vnet.port, vnet.host); if (i % 2 === 1) s.close(); });
+    lost += (await Promise.all(waits)).filter((ok) => !ok).length;
+    for (const s of socks) s.close();
+  }
+  expect({ lost, expected }).toEqual({ lost: 0, expected: 500 });
+}, 30_000);

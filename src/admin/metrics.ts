@@ -102,6 +102,8 @@ export function renderMetrics(app: Appliance): string {
   o.sample("localdns_config_reloads_total", { result: "failure" }, app.reloads.failed);
   o.family("localdns_dropped_packets_total", "counter", "Packets dropped without an answer (shorter than a header, or not a query).");
   o.sample("localdns_dropped_packets_total", {}, s.dropped);
+  o.family("localdns_udp_send_failures_total", "counter", "UDP answers that could not be sent (the client's port was gone), per listener set.");
+  LISTENER_SETS.forEach((set, i) => o.sample("localdns_udp_send_failures_total", { server: set }, app.listeners.filter((l) => l.set === i).reduce((n, l) => n + l.udp.sendFailures, 0)));
   o.family("localdns_upstream_replies_dropped_total", "counter", "Upstream replies dropped: wrong question, malformed, or unexpected.");
   o.sample("localdns_upstream_replies_dropped_total", {}, s.upstreamDrops);
   return o.lines.join("\n") + "\n";

@@ -45,20 +45,39 @@ export const bunRuntime: Runtime = {
         error(_s: any, _err: Error) {},
       },
     });
-    // A UDP socket reports an earlier ICMP error (port unreachable) by failing the next send with
-    // ECONNREFUSED. That datagram was not sent; the error is consumed, so one retry goes out.
+    // A UDP socket reports an earlier ICMP error (port unreachable: a client that already left) by
+    // failing the next send with ECONNREFUSED. That datagram was not sent; the error is consumed, so
+    // one retry goes out. sendmmsg stops a batch at the first failing datagram and reports how many
+    // went before it: the rest of the batch is sent on, so one departed client never costs others.
+    let failures = 0;
+    const sendOne = (data: Uint8Array, p: number, a: string): boolean => {
+      try { if (sock.send(data, p, a)) return true; } catch { /* retried below */ }
+      try { if (sock.send(data, p, a)) return true; } catch { /* dropped */ }
+      failures++;
+      return false;
+    };
+    const sendBatch = (packets: (Uint8Array | number | string)[], from: number): number => {
+      try { return sock.sendMany(from === 0 ? packets : packets.slice(from * 3)); } catch { return 0; }
+    };
     wrapped = {
       get port() { return sock.port; },
       get hostname() { return sock.hostname; },
-      send(data, p, a) {
-        try { return sock.send(data, p, a); } catch {
-          try { return sock.send(data, p, a); } catch { return false; }
-        }
-      },
+      get sendFailures() { return failures; },
+      send: sendOne,
       sendMany(packets) {
-        try { return sock.sendMany(packets); } catch {
-          try { return sock.sendMany(packets); } catch { return 0; }
+        const total = (packets.length / 3) | 0;
+        let i = 0;
+        let sent = 0;
+        while (i < total) {
+          const n = sendBatch(packets, i);
+          sent += n;
+          i += n;
+          if (i >= total) break;
+          // datagram i was refused: one retry on its own, then on with the rest
+          if (sendOne(packets[i * 3] as Uint8Array, packets[i * 3 + 1] as number, packets[i * 3 + 2] as string)) sent++;
+          i++;
         }
+        return sent;
       },
       close: () => { try { sock.close(); } catch { /* already closed */ } },
     };

@@ -4,11 +4,12 @@ import type { UdpSocket, UdpDataHandler } from "./types";
 declare const Deno: any;
 
 const MAX_DATAGRAM = 65535;
-const dropped = () => { /* a datagram that cannot be sent is dropped, as UDP allows */ };
 
 export function bindDenoUdp(hostname: string, port: number, onData: UdpDataHandler): UdpSocket {
   const conn = Deno.listenDatagram({ transport: "udp", hostname, port });
   let closed = false;
+  let failures = 0;
+  const dropped = () => { failures++; /* a datagram that cannot be sent is dropped, as UDP allows */ };
   // Deno reads the bytes to send when the async op runs, not when send() is called: callers hand us
   // views they reuse (the handler's batch slab), so every datagram is copied first. A send that fails
   // with an earlier ICMP error (ECONNREFUSED) consumed that error: one retry, as the Bun adapter does.
@@ -20,12 +21,14 @@ export function bindDenoUdp(hostname: string, port: number, onData: UdpDataHandl
       conn.send(copy, to).catch(() => { if (!closed) conn.send(copy, to).catch(dropped); });
       return true;
     } catch {
+      failures++;
       return false; // never throws (types.ts): the datagram is dropped
     }
   };
   const sock: UdpSocket = {
     port: conn.addr.port,
     hostname: conn.addr.hostname,
+    get sendFailures() { return failures; },
     send,
     sendMany(packets) {
       let sent = 0;

@@ -6,9 +6,12 @@
 export interface UdpSocket {
   readonly port: number;
   readonly hostname: string;
+  /** Datagrams that could not be sent, even after one retry (counted, never thrown). */
+  readonly sendFailures: number;
   /** Sends one datagram; false under backpressure (the datagram is dropped, as UDP allows). */
   send(data: Uint8Array, port: number, address: string): boolean;
-  /** Sends [data, port, address, data, port, address, ...] in one batch where the runtime can. */
+  /** Sends [data, port, address, data, port, address, ...] in one batch where the runtime can. Every
+   * datagram is attempted: one that fails never stops the others. Returns how many were sent. */
   sendMany(packets: (Uint8Array | number | string)[]): number;
   close(): void;
 }
