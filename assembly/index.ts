@@ -4,13 +4,13 @@ import {
   initLayout, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, MSG_MAX, res, setRes,
   R_STATUS, R_ZONE, R_PREFETCH, R_TTL, R_AGE, R_OUT_LEN, R_RULE, R_KEY_LEN, R_HASH, R_QTYPE, R_QCLASS, R_QNAME_END,
   R_NAME_LEN, R_FLAGS, R_UDP, R_DO, R_PREP_LEN, R_PREP_RRS, R_PREP_QEND, R_NEGATIVE, R_CACHEABLE,
-  S_HIT, S_ERROR, S_BLOCKED, S_ANY, S_MISS, S_STALE, S_HEALTH, S_DROP, S_HOSTS,
+  S_HIT, S_ERROR, S_BLOCKED, S_MISS, S_STALE, S_HEALTH, S_DROP, S_HOSTS,
 } from "./layout";
 import { hostsReset, hostsAdd, hostsFind, hostsCount, hostsNrr, hostsQend, hostsMeta, hostsMsg } from "./hosts";
 import { E_HEADER, E_NOT_QUERY, E_OPCODE, E_BADVERS } from "./errors";
 import { parseQuery, KEY_NAME_OFF } from "./query";
 import {
-  buildError, buildNxdomain, buildAnyAnswer, buildAddressAnswer, buildUpstreamQuery,
+  buildError, buildNxdomain, buildAddressAnswer, buildUpstreamQuery,
   RCODE_FORMERR, RCODE_SERVFAIL, RCODE_NOTIMP, RCODE_REFUSED, RCODE_BADVERS, OUR_UDP_SIZE,
 } from "./respond";
 import { render } from "./render";
@@ -58,6 +58,12 @@ export function configure(stale: i32, prefetchHits: i32, blocked: i32, maxUdp: i
   return u < udpMax ? u : udpMax;
 }
 
+// Meta-types (RFC 6895 3.1: OPT, TKEY, TSIG, MAILB/MAILA and the rest of 128-255) are not data a
+// resolver can be asked for; ANY (255) is forwarded, AXFR/IXFR get NOTIMP above. Unbound: FORMERR.
+@inline function isMetaQtype(t: i32): bool {
+  return t == 41 || (t >= 128 && t <= 254);
+}
+
 function errorCode(e: i32): i32 {
   if (e == E_OPCODE) return RCODE_NOTIMP;
   if (e == E_BADVERS) return RCODE_BADVERS;
@@ -88,7 +94,8 @@ export function handle(len: i32, now: u32, set: i32, tcp: i32): i32 {
   const qtype = res(R_QTYPE);
   const qclass = res(R_QCLASS);
   if (qclass != 1 && qclass != 255) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_REFUSED); }
-  if (qtype >= 251 && qtype <= 254) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_NOTIMP); } // zone transfers, MAILA/B
+  if (qtype == 251 || qtype == 252) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_NOTIMP); } // zone transfers
+  if (isMetaQtype(qtype)) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_FORMERR); }
   const n = res(R_NAME_LEN);
   const zone = matchZone(set, n);
   setRes(R_ZONE, zone);
@@ -100,7 +107,6 @@ export function handle(len: i32, now: u32, set: i32, tcp: i32): i32 {
     if (action == ACTION_HEALTH) { setRes(R_STATUS, S_HEALTH); return -1; }
     if (action == ACTION_NXDOMAIN) { setRes(R_STATUS, S_BLOCKED); return buildNxdomain(IN, ruleNameLen(rule), blockedTtl); }
   }
-  if (qtype == 255) { setRes(R_STATUS, S_ANY); return buildAnyAnswer(IN, 3600); }
   if (hostsCount > 0) {
     const h = hostsFind(KEY + 1, res(R_KEY_LEN) - 1);
     if (h != 0) {

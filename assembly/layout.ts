@@ -87,7 +87,6 @@ export const R_ANCOUNT: i32 = 30;
 export const S_HIT: i32 = 1;
 export const S_ERROR: i32 = 2; // an error response built from the query (FORMERR, NOTIMP, BADVERS, REFUSED)
 export const S_BLOCKED: i32 = 3;
-export const S_ANY: i32 = 4;
 export const S_MISS: i32 = 5;
 export const S_STALE: i32 = 6;
 export const S_HEALTH: i32 = 7;

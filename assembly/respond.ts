@@ -1,5 +1,5 @@
-// Responses built from the parsed query alone: errors, NXDOMAIN for blocked names, the RFC 8482 answer
-// to ANY, the health answer, and the query we send upstream.
+// Responses built from the parsed query alone: errors, NXDOMAIN for blocked names, the health answer,
+// and the query we send upstream.
 import { put16, put32 } from "./bytes";
 import {
   OUT, KEY, res, R_ID, R_FLAGS, R_QEND, R_QOK, R_EDNS, R_DO, R_QNAME_END, R_NAME_LEN, R_QTYPE,
@@ -108,22 +108,6 @@ export function buildNxdomain(q: usize, soaLen: i32, ttl: u32): i32 {
     pos += 20;
     put16(OUT + <usize>rdlenAt, pos - rdStart);
   }
-  if (edns != 0) pos = appendOpt(OUT, pos, 0, res(R_DO));
-  return pos;
-}
-
-// RFC 8482: answer ANY with one synthesized HINFO "RFC8482" "" instead of everything we know.
-export function buildAnyAnswer(q: usize, ttl: u32): i32 {
-  const edns = res(R_EDNS);
-  let pos = question(q);
-  header(OUT, 0, 1, 1, 0, edns);
-  pos = rrHeader(OUT, pos, 12, 13, ttl, 9);
-  const p = OUT + <usize>pos;
-  store<u8>(p, 7);
-  store<u8>(p + 1, 82); store<u8>(p + 2, 70); store<u8>(p + 3, 67); // "RFC"
-  store<u8>(p + 4, 56); store<u8>(p + 5, 52); store<u8>(p + 6, 56); store<u8>(p + 7, 50); // "8482"
-  store<u8>(p + 8, 0);
-  pos += 9;
   if (edns != 0) pos = appendOpt(OUT, pos, 0, res(R_DO));
   return pos;
 }

@@ -2,7 +2,14 @@
 import { describe, test, expect, afterEach } from "bun:test";
 import { startFakeUpstream, answerFor, type FakeUpstream } from "./helpers/fake-upstream";
 import { startInProcess, type Started } from "./helpers/appliance";
-import { query, sleep, packet } from "./helpers/dns";
+import { query, sleep, packet, udpRaw } from "./helpers/dns";
+
+// A query for a numeric qtype that dns-packet has no name for.
+function rawQuery(name: string, qtype: number): Buffer {
+  const q = packet.encode({ type: "query", id: 9, flags: packet.RECURSION_DESIRED, questions: [{ name, type: "A", class: "IN" }] });
+  q.writeUInt16BE(qtype, q.length - 4);
+  return q;
+}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
@@ -113,12 +120,30 @@ describe("local answers", () => {
     expect(up.seen.length).toBe(0);
   });
 
-  test("ANY gets the minimal RFC 8482 answer", async () => {
+  test("ANY is forwarded: NXDOMAIN stays NXDOMAIN, a CNAME owner gets its CNAME, the answer is cached", async () => {
+    const soa = { name: "example.org", type: "SOA", ttl: 60, data: { mname: "ns.example.org", rname: "h.example.org", serial: 1, refresh: 60, retry: 60, expire: 60, minimum: 60 } };
+    const up = await upstream("127.0.0.3", (q) => {
+      const name = q.questions[0].name;
+      if (name === "gone.example.org") return { kind: "answer", msg: answerFor(q, { rcode: "NXDOMAIN", authorities: [soa] }) };
+      if (name === "alias.example.org") return { kind: "answer", msg: answerFor(q, { answers: [{ name, type: "CNAME", ttl: 60, data: "target.example.org" }] }) };
+      return undefined;
+    });
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    const gone = await query(s.vnet.host, s.vnet.port, "gone.example.org", "ANY");
+    expect({ rcode: gone.rcode, answers: gone.answers.length }).toEqual({ rcode: "NXDOMAIN", answers: 0 });
+    const alias = await query(s.vnet.host, s.vnet.port, "alias.example.org", "ANY");
+    expect(alias.answers.map((r: any) => [r.type, r.data])).toEqual([["CNAME", "target.example.org"]]);
+    await query(s.vnet.host, s.vnet.port, "alias.example.org", "ANY");
+    expect(up.seen.map((q) => [q.name, q.type])).toEqual([["gone.example.org", "ANY"], ["alias.example.org", "ANY"]]);
+  });
+
+  test("meta-types are refused with FORMERR and never forwarded; AXFR/IXFR get NOTIMP", async () => {
     const up = await upstream("127.0.0.3");
     const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
-    const a = await query(s.vnet.host, s.vnet.port, "example.org", "ANY");
-    expect(a.answers).toHaveLength(1);
-    expect(a.answers[0].type).toBe("HINFO");
+    const rcodes: Record<string, string> = {};
+    for (const t of ["OPT", "TKEY", "TSIG", "AXFR", "IXFR"]) rcodes[t] = (await query(s.vnet.host, s.vnet.port, "example.org", t)).rcode;
+    for (const [t, n] of [["MAILB", 253], ["MAILA", 254], ["TYPE128", 128]] as const) rcodes[t] = packet.decode(await udpRaw(s.vnet.host, s.vnet.port, rawQuery("example.org", n))).rcode;
+    expect(rcodes).toEqual({ OPT: "FORMERR", TKEY: "FORMERR", TSIG: "FORMERR", MAILB: "FORMERR", MAILA: "FORMERR", AXFR: "NOTIMP", IXFR: "NOTIMP", TYPE128: "FORMERR" });
     expect(up.seen.length).toBe(0);
   });
 });
