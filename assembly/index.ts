@@ -4,16 +4,17 @@ import {
   initLayout, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, MSG_MAX, res, setRes,
   R_STATUS, R_ZONE, R_PREFETCH, R_TTL, R_AGE, R_OUT_LEN, R_RULE, R_KEY_LEN, R_HASH, R_QTYPE, R_QCLASS, R_QNAME_END,
   R_NAME_LEN, R_FLAGS, R_UDP, R_DO, R_PREP_LEN, R_PREP_RRS, R_PREP_QEND, R_NEGATIVE, R_CACHEABLE,
-  S_HIT, S_ERROR, S_BLOCKED, S_MISS, S_STALE, S_HEALTH, S_DROP, S_HOSTS,
+  S_HIT, S_ERROR, S_BLOCKED, S_MISS, S_STALE, S_HEALTH, S_DROP, S_HOSTS, S_LOCAL,
 } from "./layout";
 import { hostsReset, hostsAdd, hostsFind, hostsCount, hostsNrr, hostsQend, hostsMeta, hostsMsg } from "./hosts";
 import { E_HEADER, E_NOT_QUERY, E_OPCODE, E_BADVERS } from "./errors";
 import { parseQuery, KEY_NAME_OFF } from "./query";
 import {
-  buildError, buildNxdomain, buildAddressAnswer, buildUpstreamQuery,
-  RCODE_FORMERR, RCODE_SERVFAIL, RCODE_NOTIMP, RCODE_REFUSED, RCODE_BADVERS, OUR_UDP_SIZE,
+  buildError, buildDenial, buildSpecialAnswer, buildAddressAnswer, buildUpstreamQuery,
+  RCODE_FORMERR, RCODE_SERVFAIL, RCODE_NXDOMAIN, RCODE_NOTIMP, RCODE_REFUSED, RCODE_BADVERS, OUR_UDP_SIZE,
 } from "./respond";
 import { render } from "./render";
+import { specialKind, SPECIAL_NONE } from "./special";
 import { prepareReply } from "./reply";
 import { hashBytes } from "./hash";
 import {
@@ -97,6 +98,8 @@ export function handle(len: i32, now: u32, set: i32, tcp: i32): i32 {
   if (qtype == 251 || qtype == 252) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_NOTIMP); } // zone transfers
   if (isMetaQtype(qtype)) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_FORMERR); }
   const n = res(R_NAME_LEN);
+  const special = specialKind(KEY + KEY_NAME_OFF, n);
+  if (special != SPECIAL_NONE) { setRes(R_STATUS, S_LOCAL); return buildSpecialAnswer(IN, special); }
   const zone = matchZone(set, n);
   setRes(R_ZONE, zone);
   if (zone < 0) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_REFUSED); }
@@ -105,7 +108,7 @@ export function handle(len: i32, now: u32, set: i32, tcp: i32): i32 {
     setRes(R_RULE, rule);
     const action = ruleAction(rule);
     if (action == ACTION_HEALTH) { setRes(R_STATUS, S_HEALTH); return -1; }
-    if (action == ACTION_NXDOMAIN) { setRes(R_STATUS, S_BLOCKED); return buildNxdomain(IN, ruleNameLen(rule), blockedTtl); }
+    if (action == ACTION_NXDOMAIN) { setRes(R_STATUS, S_BLOCKED); return buildDenial(IN, RCODE_NXDOMAIN, ruleNameLen(rule), blockedTtl); }
   }
   if (hostsCount > 0) {
     const h = hostsFind(KEY + 1, res(R_KEY_LEN) - 1);

@@ -92,3 +92,4 @@ export const S_STALE: i32 = 6;
 export const S_HEALTH: i32 = 7;
 export const S_DROP: i32 = 8;
 export const S_HOSTS: i32 = 9;
+export const S_LOCAL: i32 = 10; // a special-use name (localhost., loopback reverse) answered by us

@@ -53,7 +53,16 @@ export function parseQuery(msg: usize, len: i32): i32 {
   const ar = be16(msg + 10);
   let opcodeErr = 0;
   if (((flags >> 11) & 0xf) != 0) opcodeErr = E_OPCODE;
-  if (qd != 1) return fail(opcodeErr != 0 ? opcodeErr : E_QDCOUNT);
+  if (qd != 1) {
+    // still look for an OPT past the questions, so the FORMERR carries one (RFC 6891 6.1.1)
+    let off = 12;
+    for (let i = 0; i < qd && off >= 0; i++) {
+      off = walkName(msg, len, off, 0);
+      if (off >= 0) off = off + 4 <= len ? off + 4 : E_TRUNC;
+    }
+    if (off >= 0) parseRecords(msg, len, off, an, ns, ar);
+    return fail(opcodeErr != 0 ? opcodeErr : E_QDCOUNT);
+  }
 
   const qnameEnd = walkName(msg, len, 12, KEY + KEY_NAME_OFF);
   if (qnameEnd < 0) return fail(opcodeErr != 0 ? opcodeErr : qnameEnd);

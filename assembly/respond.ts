@@ -1,10 +1,11 @@
-// Responses built from the parsed query alone: errors, NXDOMAIN for blocked names, the health answer,
-// and the query we send upstream.
+// Responses built from the parsed query alone: errors, NXDOMAIN for blocked names, special-use names,
+// the health answer, and the query we send upstream.
 import { put16, put32 } from "./bytes";
 import {
   OUT, KEY, res, R_ID, R_FLAGS, R_QEND, R_QOK, R_EDNS, R_DO, R_QNAME_END, R_NAME_LEN, R_QTYPE,
 } from "./layout";
 import { TYPE_OPT, KEY_NAME_OFF } from "./query";
+import { LOCALHOST, SPECIAL_LOCALHOST, SPECIAL_PTR, SPECIAL_NXDOMAIN, specialApexLen } from "./special";
 
 export const OUR_UDP_SIZE: i32 = 1232; // the DNS-flag-day size we advertise and use upstream
 export const OPT_LEN: i32 = 11;
@@ -80,13 +81,14 @@ function rrHeader(dst: usize, pos: i32, ptr: i32, type: i32, ttl: u32, rdlen: i3
 const LOCALDNS_NAME: StaticArray<u8> = [8, 108, 111, 99, 97, 108, 100, 110, 115, 0]; // "localdns."
 const HOSTMASTER: StaticArray<u8> = [10, 104, 111, 115, 116, 109, 97, 115, 116, 101, 114]; // "hostmaster", then a pointer
 
-// NXDOMAIN for a blocked name. With soaLen > 0, the authority section carries a SOA owned by the
-// blocking suffix (the last soaLen octets of the question name) so clients cache the denial.
-export function buildNxdomain(q: usize, soaLen: i32, ttl: u32): i32 {
+// A denial we are the source of: NXDOMAIN (a blocked name) or NODATA (rcode 0). With soaLen > 0, the
+// authority section carries a SOA owned by the denying suffix (the last soaLen octets of the question
+// name) so clients cache the denial.
+export function buildDenial(q: usize, rcode: i32, soaLen: i32, ttl: u32): i32 {
   const edns = res(R_EDNS);
   let pos = question(q);
   const withSoa = soaLen > 0 ? 1 : 0;
-  header(OUT, RCODE_NXDOMAIN, 1, 0, withSoa, edns);
+  header(OUT, rcode, 1, 0, withSoa, edns);
   store<u8>(OUT + 2, load<u8>(OUT + 2) | 0x04); // AA: we are the source of this denial
   if (withSoa) {
     const ownerPtr = 12 + res(R_NAME_LEN) - soaLen;
@@ -110,6 +112,37 @@ export function buildNxdomain(q: usize, soaLen: i32, ttl: u32): i32 {
   }
   if (edns != 0) pos = appendOpt(OUT, pos, 0, res(R_DO));
   return pos;
+}
+
+// One record we are the source of, owned by the question name: AA set.
+function buildLocalRecord(q: usize, type: i32, rdata: usize, rdlen: i32, ttl: u32): i32 {
+  const edns = res(R_EDNS);
+  let pos = question(q);
+  header(OUT, 0, 1, 1, 0, edns);
+  store<u8>(OUT + 2, load<u8>(OUT + 2) | 0x04);
+  pos = rrHeader(OUT, pos, 12, type, ttl, rdlen);
+  memory.copy(OUT + <usize>pos, rdata, <usize>rdlen);
+  pos += rdlen;
+  if (edns != 0) pos = appendOpt(OUT, pos, 0, res(R_DO));
+  return pos;
+}
+
+const LOOPBACK4: StaticArray<u8> = [127, 0, 0, 1];
+const LOOPBACK6: StaticArray<u8> = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+const SPECIAL_TTL: u32 = 3600;
+
+// The answer to a special-use name (see special.ts for the kinds). ANY gets the one record there is.
+export function buildSpecialAnswer(q: usize, kind: i32): i32 {
+  const qtype = res(R_QTYPE);
+  const apex = specialApexLen;
+  if (kind == SPECIAL_NXDOMAIN) return buildDenial(q, RCODE_NXDOMAIN, apex, SPECIAL_TTL);
+  if (kind == SPECIAL_LOCALHOST) {
+    if (qtype == 1 || qtype == 255) return buildLocalRecord(q, 1, changetype<usize>(LOOPBACK4), 4, SPECIAL_TTL);
+    if (qtype == 28) return buildLocalRecord(q, 28, changetype<usize>(LOOPBACK6), 16, SPECIAL_TTL);
+  } else if (kind == SPECIAL_PTR && (qtype == 12 || qtype == 255)) {
+    return buildLocalRecord(q, 12, changetype<usize>(LOCALHOST), LOCALHOST.length, SPECIAL_TTL);
+  }
+  return buildDenial(q, 0, apex, SPECIAL_TTL);
 }
 
 // Whoami-style health answer: the client's address (4 or 16 bytes at addr) as A or AAAA. It goes in

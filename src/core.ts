@@ -1,7 +1,7 @@
 // Typed facade over the wasm packet core. Nothing else touches wasm memory. One Uint8Array view and
 // one Int32Array view are made after init (the only time memory grows) and reused for every packet.
 
-export const Status = { HIT: 1, ERROR: 2, BLOCKED: 3, MISS: 5, STALE: 6, HEALTH: 7, DROP: 8, HOSTS: 9 } as const;
+export const Status = { HIT: 1, ERROR: 2, BLOCKED: 3, MISS: 5, STALE: 6, HEALTH: 7, DROP: 8, HOSTS: 9, LOCAL: 10 } as const;
 export const R = {
   STATUS: 0, ID: 1, FLAGS: 2, QNAME_END: 3, QEND: 4, QTYPE: 5, QCLASS: 6, EDNS: 7, UDP: 8, DO: 9,
   EDNS_VERSION: 10, NAME_LEN: 11, LABELS: 12, QOK: 13, ERROR: 14, ZONE: 15, KEY_LEN: 16, HASH: 17,

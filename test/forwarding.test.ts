@@ -137,6 +137,32 @@ describe("local answers", () => {
     expect(up.seen.map((q) => [q.name, q.type])).toEqual([["gone.example.org", "ANY"], ["alias.example.org", "ANY"]]);
   });
 
+  test("localhost. and the loopback reverse names are answered locally (RFC 6761 6.3), on both listeners", async () => {
+    const up = await upstream("127.0.0.3");
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    const ask = async (ep: { host: string; port: number }, name: string, type: string) => {
+      const a = await query(ep.host, ep.port, name, type);
+      return [a.rcode, a.flag_aa, a.answers.map((r: any) => `${r.name} ${r.type} ${r.data}`), a.authorities.map((r: any) => `${r.name} ${r.type}`)];
+    };
+    for (const ep of [s.vnet, s.kube]) {
+      expect(await ask(ep, "localhost", "A")).toEqual(["NOERROR", true, ["localhost A 127.0.0.1"], []]);
+      expect(await ask(ep, "LocalHost", "AAAA")).toEqual(["NOERROR", true, ["LocalHost AAAA ::1"], []]);
+      expect(await ask(ep, "foo.bar.localhost", "A")).toEqual(["NOERROR", true, ["foo.bar.localhost A 127.0.0.1"], []]);
+      expect(await ask(ep, "localhost", "MX")).toEqual(["NOERROR", true, [], ["localhost SOA"]]);
+      expect(await ask(ep, "1.0.0.127.in-addr.arpa", "PTR")).toEqual(["NOERROR", true, ["1.0.0.127.in-addr.arpa PTR localhost"], []]);
+      expect(await ask(ep, "9.8.7.127.in-addr.arpa", "PTR")).toEqual(["NOERROR", true, ["9.8.7.127.in-addr.arpa PTR localhost"], []]);
+      expect(await ask(ep, "0.127.in-addr.arpa", "PTR")).toEqual(["NOERROR", true, [], ["127.in-addr.arpa SOA"]]);
+      expect(await ask(ep, "x.1.0.0.127.in-addr.arpa", "PTR")).toEqual(["NXDOMAIN", true, [], ["127.in-addr.arpa SOA"]]);
+      const v6 = "1." + "0.".repeat(31) + "ip6.arpa";
+      expect(await ask(ep, v6, "PTR")).toEqual(["NOERROR", true, [`${v6} PTR localhost`], []]);
+    }
+    // look-alikes are ordinary names
+    await query(s.vnet.host, s.vnet.port, "notlocalhost", "A");
+    await query(s.vnet.host, s.vnet.port, "2." + "0.".repeat(31) + "ip6.arpa", "PTR");
+    await query(s.vnet.host, s.vnet.port, "1.0.0.128.in-addr.arpa", "PTR");
+    expect(up.seen.map((q) => q.name)).toEqual(["notlocalhost", "2." + "0.".repeat(31) + "ip6.arpa", "1.0.0.128.in-addr.arpa"]);
+  });
+
   test("meta-types are refused with FORMERR and never forwarded; AXFR/IXFR get NOTIMP", async () => {
     const up = await upstream("127.0.0.3");
     const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });

@@ -156,6 +156,7 @@ export class QueryHandler {
       if (res[R.PREFETCH] === 1) this.refresh(set, this.zones[zi], true);
     } else if (status === Status.BLOCKED) stats.blocked++;
     else if (status === Status.HOSTS) stats.hostsAnswered++;
+    else if (status === Status.LOCAL) stats.localAnswered++;
     else if (status === Status.ERROR) stats.errorsAnswered++;
     if (zi >= 0 && this.zones[zi].logAll) this.logQuery(this.zones[zi], query, tcp, addr, port, this.core.out(n), 0);
   }

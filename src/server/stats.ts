@@ -43,6 +43,7 @@ export class DataPathStats {
   errorsAnswered = 0; // FORMERR/NOTIMP/BADVERS/REFUSED built from the query
   blocked = 0;
   hostsAnswered = 0;
+  localAnswered = 0; // special-use names (localhost., loopback reverse)
   health = 0;
   dropped = 0;
   upstreamDrops = 0; // replies dropped: wrong ID/question/malformed
