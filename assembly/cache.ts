@@ -242,8 +242,9 @@ export function recTouch(rec: usize, remaining: u32, minHits: i32): bool {
   store<u8>(rec + H_HITS, <u8>hits);
   store<u8>(rec + H_FLAGS, f | F_REF);
   if (minHits <= 0 || (f & F_PREFETCHING) != 0 || hits < minHits) return false;
+  // CoreDNS: refresh once at most ceil(10 % of the original TTL) seconds remain (TTL 5: the last second)
   const ttl = load<u32>(rec + H_TTL);
-  if (ttl < 10 || remaining * 10 >= ttl) return false;
+  if (ttl == 0 || remaining > (ttl + 9) / 10) return false;
   store<u8>(rec + H_FLAGS, f | F_REF | F_PREFETCHING);
   return true;
 }

@@ -1,6 +1,10 @@
-// murmur3-style 32-bit hash over raw bytes, 4 octets a step.
+// murmur3-style 32-bit hash over raw bytes, 4 octets a step. The seed is chosen at random at start
+// (init), so which names share a probe sequence differs per process and cannot be read off the code.
+let hashSeed: u32 = 0x9747b28c;
+export function setHashSeed(seed: u32): void { hashSeed = seed; }
+
 export function hashBytes(p: usize, n: i32): u32 {
-  let h: u32 = 0x9747b28c ^ <u32>n;
+  let h: u32 = hashSeed ^ <u32>n;
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     let k = load<u32>(p + <usize>i);

@@ -10,13 +10,13 @@ import { hostsReset, hostsAdd, hostsFind, hostsCount, hostsNrr, hostsQend, hosts
 import { E_HEADER, E_NOT_QUERY, E_OPCODE, E_BADVERS } from "./errors";
 import { parseQuery, KEY_NAME_OFF } from "./query";
 import {
-  buildError, buildDenial, buildSpecialAnswer, buildAddressAnswer, buildUpstreamQuery,
+  buildError, buildDenial, buildSpecialAnswer, buildAddressAnswer, buildUpstreamQuery, buildCompactQuery,
   RCODE_FORMERR, RCODE_SERVFAIL, RCODE_NXDOMAIN, RCODE_NOTIMP, RCODE_REFUSED, RCODE_BADVERS, OUR_UDP_SIZE,
 } from "./respond";
 import { render } from "./render";
 import { specialKind, SPECIAL_NONE } from "./special";
 import { prepareReply } from "./reply";
-import { hashBytes } from "./hash";
+import { hashBytes, setHashSeed } from "./hash";
 import {
   cacheInit, cacheFlush, cacheBytes, cacheInsert, findSlot, recordAt, killSlot, recStored, recTtl,
   recStale, recNrr, recMeta, recMsg, recQend, recTouch, recZone, recNegative, liveCount, negCount,
@@ -33,8 +33,9 @@ let udpMax: i32 = OUR_UDP_SIZE;
 export let hits: u32 = 0;
 export let misses: u32 = 0;
 
-export function init(cacheBytesMax: i32): i32 {
+export function init(cacheBytesMax: i32, seed: u32): i32 {
   initLayout();
+  setHashSeed(seed);
   return cacheInit(cacheBytesMax);
 }
 
@@ -147,6 +148,11 @@ export function handle(len: i32, now: u32, set: i32, tcp: i32): i32 {
 // After handle() asked to forward: the query to send upstream into OUT. Returns its length.
 export function upstreamQuery(id: i32, caseSeed: u32): i32 {
   return buildUpstreamQuery(IN, id, caseSeed);
+}
+
+// After handle() asked to forward: the client's query cut down to what its answer needs, into OUT.
+export function compactQuery(): i32 {
+  return buildCompactQuery(IN);
 }
 
 // An upstream reply in IN against the query we sent in AUX. See prepareReply for the result codes.

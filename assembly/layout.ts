@@ -7,6 +7,10 @@ const KEY_SIZE: usize = 512;
 const RR_META_SIZE: usize = 65536; // (ttl offset u16, end offset u16) per record of a prepared reply
 const RES_WORDS: usize = 64;
 const ZONE_AREA: usize = 64 * 1024;
+export const RR_MAX: i32 = 5958; // records one message can hold (65535 / 11, the smallest record)
+export const RR_INFO_SIZE: usize = 24; // per-record facts of a reply under inspection (see scrub.ts)
+const RR_INFO_AREA: usize = <usize>RR_MAX * RR_INFO_SIZE;
+const REF_AREA: usize = <usize>RR_MAX * 8; // (hash, length) of names referenced from kept rdata
 export const HOSTS_SLOTS: usize = 4096;
 export const HOSTS_AREA: usize = 1024 * 1024; // table + records of the hosts overlay
 
@@ -17,6 +21,10 @@ export let OUT: usize = 0; // response out
 export let PREP: usize = 0; // an upstream reply normalised for the cache (OPT stripped, TTLs capped)
 export let PREP_RR: usize = 0;
 export let KEY: usize = 0; // cache key of the last parsed query
+export let RR_INFO: usize = 0;
+export let REFS: usize = 0;
+export let NAME_A: usize = 0; // two scratch names (256 octets each) for comparisons
+export let NAME_B: usize = 0;
 export let ZONES: usize = 0;
 export let HOSTS: usize = 0;
 export let HEAP: usize = 0; // first free byte after the fixed buffers; the cache starts here
@@ -33,6 +41,10 @@ export function initLayout(): void {
   PREP = align(p, 64); p = PREP + BUF_SIZE;
   PREP_RR = align(p, 64); p = PREP_RR + RR_META_SIZE;
   KEY = align(p, 64); p = KEY + KEY_SIZE;
+  RR_INFO = align(p, 64); p = RR_INFO + RR_INFO_AREA;
+  REFS = align(p, 64); p = REFS + REF_AREA;
+  NAME_A = align(p, 64); p = NAME_A + 256;
+  NAME_B = align(p, 64); p = NAME_B + 256;
   ZONES = align(p, 64); p = ZONES + ZONE_AREA;
   HOSTS = align(p, 64); p = HOSTS + HOSTS_AREA;
   HEAP = align(p, 64);

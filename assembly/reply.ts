@@ -2,15 +2,17 @@
 // to cache and for how long (RFC 2181 / 2308), and normalise it into PREP: the OPT record stripped (it
 // is hop-by-hop), TTLs capped, and each record's TTL and end offsets noted for later rewriting.
 import { u8at, be16, be32, put16, put32 } from "./bytes";
-import { walkName, nameMaxPtr, namesEqualFold } from "./name";
+import { walkName, nameMaxPtr, nameLen, namesEqualFold } from "./name";
+import { hashBytes } from "./hash";
+import { scrub, info, rdataNameAt, chainAnswered, I_START, I_DATA, I_END, I_TYPE, I_SECTION, I_KEEP, I_MAXPTR, I_HASH, I_OWNLEN, T_A, T_AAAA, T_SOA } from "./scrub";
 import { skipRecord, rrType, rrStart, rrDataStart, TYPE_OPT } from "./query";
 import {
-  PREP, PREP_RR, setRes, R_RCODE, R_TC, R_CACHEABLE, R_NEGATIVE, R_TTL, R_PREP_LEN, R_PREP_RRS,
+  PREP, PREP_RR, RR_MAX, NAME_B, MSG_MAX, res, setRes, R_RCODE, R_TC, R_CACHEABLE, R_NEGATIVE, R_TTL, R_PREP_LEN, R_PREP_RRS,
   R_PREP_QEND,
 } from "./layout";
 import {
   E_HEADER, E_TRUNC, E_QDCOUNT, E_OPT_SECTION, E_OPT_DUP, E_OPT_NAME, E_TRAILING, E_ID_MISMATCH,
-  E_QUESTION_MISMATCH, E_NOT_RESPONSE, E_OPCODE, E_PTR_FORWARD,
+  E_QUESTION_MISMATCH, E_NOT_RESPONSE, E_OPCODE, E_PTR_FORWARD, E_RDATA, E_TOO_BIG,
 } from "./errors";
 
 const TYPE_NS: i32 = 2;
@@ -49,6 +51,7 @@ function checkRdata(msg: usize, len: i32, type: i32, start: i32, end: i32): i32 
 // Returns 0 (PREP holds the reply), 1 (an error rcode without a question: pass on the rcode only) or a
 // negative code (drop the reply). r: the reply, q: the query we sent. exactCase: require the reply to echo our 0x20 letter case.
 // capTtl: the zone's cacheDurationInSeconds. negNoSoaTtl: how long to keep a denial without a SOA.
+// R_RCODE is the full rcode: the header's four bits and the upper eight from the reply's OPT.
 export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase: i32, capTtl: u32, negNoSoaTtl: u32): i32 {
   setRes(R_CACHEABLE, 0);
   setRes(R_NEGATIVE, 0);
@@ -59,7 +62,7 @@ export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase
   const flags = be16(r + 2);
   if ((flags & 0x8000) == 0) return E_NOT_RESPONSE;
   if (((flags >> 11) & 0xf) != 0) return E_OPCODE;
-  const rcode = flags & 0xf;
+  let rcode = flags & 0xf;
   const tc = (flags >> 9) & 1;
   setRes(R_RCODE, rcode);
   setRes(R_TC, tc);
@@ -86,17 +89,13 @@ export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase
   } else if (!namesEqualFold(r + 12, q + 12, n)) return E_QUESTION_MISMATCH;
   if (load<u32>(r + <usize>rnameEnd) != load<u32>(q + <usize>qnameEnd)) return E_QUESTION_MISMATCH;
   const qend = rnameEnd + 4;
+  const qtype = be16(r + <usize>rnameEnd);
 
-  // walk every record
-  let off = qend;
+  // walk every record: validate it and note its facts for the scrubber
   const total = an + ns + ar;
-  let optStart = -1;
-  let optEnd = -1;
-  let minTtl: u32 = 0xffffffff;
-  let soaTtl: u32 = 0xffffffff;
-  let soaMin: u32 = 0xffffffff;
-  let nrr = 0;
-  let ptrAfterOpt = -1;
+  if (total > RR_MAX) return E_TRUNC;
+  let off = qend;
+  let sawOpt = false;
   for (let i = 0; i < total; i++) {
     const next = skipRecord(r, rlen, off);
     if (next < 0) return next;
@@ -104,72 +103,74 @@ export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase
     const type = rrType;
     const start = rrStart;
     const dataStart = rrDataStart;
+    const p = info(i);
+    let maxPtr = ownerMaxPtr;
     if (type == TYPE_OPT) {
       if (i < an + ns) return E_OPT_SECTION;
-      if (optStart >= 0) return E_OPT_DUP;
+      if (sawOpt) return E_OPT_DUP;
       if (u8at(r + <usize>start) != 0) return E_OPT_NAME;
-      optStart = start;
-      optEnd = next;
+      sawOpt = true;
+      rcode |= u8at(r + <usize>start + 5) << 4; // extended rcode (RFC 6891 6.1.3)
     } else {
       const c = checkRdata(r, next, type, dataStart, next);
       if (c < 0) return c;
-      if (optStart >= 0) {
-        if (ownerMaxPtr > ptrAfterOpt) ptrAfterOpt = ownerMaxPtr;
-        if (nameMaxPtr > ptrAfterOpt) ptrAfterOpt = nameMaxPtr;
-      }
-      const ttl = clampTtl(be32(r + <usize>dataStart - 6));
-      if (i < an + ns) {
-        if (ttl < minTtl) minTtl = ttl;
-        if (type == TYPE_SOA && i >= an) {
-          if (ttl < soaTtl) soaTtl = ttl;
-          if (clampTtl(soaMinimum) < soaMin) soaMin = clampTtl(soaMinimum);
-        }
-      }
-      // offsets as they will be once the OPT is removed
-      const shift = optStart >= 0 ? optEnd - optStart : 0;
-      const meta = <u32>(dataStart - 6 - shift) | (<u32>(next - shift) << 16);
-      store<u32>(PREP_RR + (<usize>nrr << 2), meta);
-      nrr++;
+      if (rdataNameAt(type) >= 0 && nameMaxPtr > maxPtr) maxPtr = nameMaxPtr;
+      const rdlen = next - dataStart;
+      if (be16(r + <usize>dataStart - 8) == 1 && ((type == T_A && rdlen != 4) || (type == T_AAAA && rdlen != 16))) return E_RDATA;
     }
+    store<u16>(p + I_START, <u16>start);
+    store<u16>(p + I_DATA, <u16>dataStart);
+    store<u32>(p + I_END, <u32>next);
+    store<u16>(p + I_TYPE, <u16>type);
+    store<u8>(p + I_SECTION, <u8>(i < an ? 0 : i < an + ns ? 1 : 2));
+    store<i32>(p + I_MAXPTR, maxPtr);
+    walkName(r, rlen, start, NAME_B);
+    store<u32>(p + I_HASH, hashBytes(NAME_B, nameLen));
+    store<u16>(p + I_OWNLEN, <u16>nameLen);
     off = next;
   }
   if (off != rlen) return E_TRAILING;
-  // records after the OPT must not point at or past it, or removing it would break their names
-  if (optStart >= 0 && ptrAfterOpt >= optStart) return E_PTR_FORWARD;
+  setRes(R_RCODE, rcode);
 
-  // the normalised copy
-  let plen = rlen;
-  if (optStart >= 0) {
-    memory.copy(PREP, r, <usize>optStart);
-    memory.copy(PREP + <usize>optStart, r + <usize>optEnd, <usize>(rlen - optEnd));
-    plen = rlen - (optEnd - optStart);
-    put16(PREP + 10, ar - 1);
-  } else {
-    memory.copy(PREP, r, <usize>rlen);
-  }
-  // the answer we pass on is never marked truncated by us unless the upstream truncated it
-  setRes(R_PREP_LEN, plen);
-  setRes(R_PREP_RRS, nrr);
+  scrub(r, rlen, an, ns, total, qtype);
+  const plen = writePrepared(r, rlen, qend, total);
+  if (plen < 0) return plen;
   setRes(R_PREP_QEND, qend);
 
-  // how long to cache
+  // how long to cache: the minimum over every record used (RFC 2181 5.2 / 2308 5); a denial (NXDOMAIN,
+  // or NODATA: NOERROR without an answer at the chain's end) at most the SOA's TTL and MINIMUM
+  const nrr = res(R_PREP_RRS);
+  const panCount = be16(PREP + 6);
+  const pnsCount = be16(PREP + 8);
+  let minTtl: u32 = 0xffffffff;
+  let soaPart: u32 = 0xffffffff;
+  for (let i = 0; i < panCount + pnsCount; i++) {
+    const m = load<u32>(PREP_RR + (<usize>i << 2));
+    const ttlAt = PREP + <usize>(m & 0xffff);
+    const t = clampTtl(be32(ttlAt));
+    if (i < panCount) { if (t < minTtl) minTtl = t; continue; }
+    if (be16(ttlAt - 4) == T_SOA) {
+      const end = <i32>(m >> 16);
+      const minimum = clampTtl(be32(PREP + <usize>end - 4));
+      const s = t < minimum ? t : minimum;
+      if (s < soaPart) soaPart = s;
+    } else if (t < minTtl) minTtl = t;
+  }
   let ttl: u32 = 0;
   let cacheable = 0;
   let negative = 0;
   if (tc == 0 && (rcode == 0 || rcode == 3)) {
-    if (rcode == 0 && an > 0) {
-      ttl = minTtl;
-      cacheable = 1;
-    } else {
+    cacheable = 1;
+    if (rcode == 0 && chainAnswered) ttl = minTtl;
+    else {
       negative = 1;
-      cacheable = 1;
-      if (soaTtl != 0xffffffff) ttl = soaTtl < soaMin ? soaTtl : soaMin; // RFC 2308 5
-      else ttl = negNoSoaTtl;
+      ttl = soaPart != 0xffffffff ? soaPart : negNoSoaTtl;
+      if (minTtl < ttl) ttl = minTtl; // a CNAME on the way may expire first
     }
   }
   if (ttl > capTtl) ttl = capTtl;
   if (ttl == 0) cacheable = 0;
-  // cap every record's TTL: at the zone cap, and for a denial the SOA at the negative TTL
+  // cap every record's TTL: at the zone cap, and for a denial at the negative TTL
   for (let i = 0; i < nrr; i++) {
     const p = PREP + <usize>(load<u32>(PREP_RR + (<usize>i << 2)) & 0xffff);
     let t = clampTtl(be32(p));
@@ -181,6 +182,81 @@ export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase
   setRes(R_CACHEABLE, cacheable);
   setRes(R_NEGATIVE, negative);
   return 0;
+}
+
+// Writes the kept records into PREP with the header's counts fixed; notes each record's (TTL offset,
+// end) in PREP_RR. A record is copied as it is when every compression pointer in it targets bytes that
+// did not move (before the first removed record); otherwise its names are written out in full.
+// Returns PREP's length or E_TOO_BIG.
+function writePrepared(r: usize, rlen: i32, qend: i32, total: i32): i32 {
+  let firstGone = rlen;
+  for (let i = 0; i < total; i++) {
+    const p = info(i);
+    if (load<u8>(p + I_KEEP) == 0) { firstGone = <i32>load<u16>(p + I_START); break; }
+  }
+  memory.copy(PREP, r, <usize>qend);
+  let pos = qend;
+  let nrr = 0;
+  let counts0 = 0, counts1 = 0, counts2 = 0;
+  for (let i = 0; i < total; i++) {
+    const p = info(i);
+    if (load<u8>(p + I_KEEP) == 0) continue;
+    const start = <i32>load<u16>(p + I_START);
+    const dataStart = <i32>load<u16>(p + I_DATA);
+    const end = <i32>load<u32>(p + I_END);
+    const type = <i32>load<u16>(p + I_TYPE);
+    const recStart = pos;
+    let ttlAt: i32;
+    if (start < firstGone || load<i32>(p + I_MAXPTR) < firstGone) {
+      if (pos + (end - start) > MSG_MAX) return E_TOO_BIG;
+      memory.copy(PREP + <usize>pos, r + <usize>start, <usize>(end - start));
+      ttlAt = recStart + (dataStart - 6 - start);
+      pos += end - start;
+    } else {
+      if (pos + 255 + 10 > MSG_MAX) return E_TOO_BIG;
+      pos += expandName(r, rlen, start, PREP + <usize>pos);
+      memory.copy(PREP + <usize>pos, r + <usize>dataStart - 10, 8); // type, class, TTL
+      ttlAt = pos + 4;
+      const rdlenAt = pos + 8;
+      pos += 10;
+      const rdStart = pos;
+      const at = rdataNameAt(type);
+      if (at < 0) {
+        if (pos + (end - dataStart) > MSG_MAX) return E_TOO_BIG;
+        memory.copy(PREP + <usize>pos, r + <usize>dataStart, <usize>(end - dataStart));
+        pos += end - dataStart;
+      } else {
+        if (pos + at + 2 * 255 + 20 > MSG_MAX) return E_TOO_BIG;
+        memory.copy(PREP + <usize>pos, r + <usize>dataStart, <usize>at);
+        pos += at;
+        const nameOff = dataStart + at;
+        pos += expandName(r, rlen, nameOff, PREP + <usize>pos);
+        if (type == T_SOA) {
+          const second = walkName(r, rlen, nameOff, 0);
+          pos += expandName(r, rlen, second, PREP + <usize>pos);
+          memory.copy(PREP + <usize>pos, r + <usize>end - 20, 20);
+          pos += 20;
+        }
+      }
+      put16(PREP + <usize>rdlenAt, pos - rdStart);
+    }
+    store<u32>(PREP_RR + (<usize>nrr << 2), <u32>ttlAt | (<u32>pos << 16));
+    nrr++;
+    const section = load<u8>(p + I_SECTION);
+    if (section == 0) counts0++; else if (section == 1) counts1++; else counts2++;
+  }
+  put16(PREP + 6, counts0);
+  put16(PREP + 8, counts1);
+  put16(PREP + 10, counts2);
+  setRes(R_PREP_LEN, pos);
+  setRes(R_PREP_RRS, nrr);
+  return pos;
+}
+
+// The name at off written out uncompressed (lowercased) at dst; returns its length.
+function expandName(r: usize, rlen: i32, off: i32, dst: usize): i32 {
+  walkName(r, rlen, off, dst);
+  return nameLen;
 }
 
 // A stored message from outside this run (a warm-restart snapshot) is trusted only after the same

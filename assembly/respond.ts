@@ -2,7 +2,7 @@
 // the health answer, and the query we send upstream.
 import { put16, put32 } from "./bytes";
 import {
-  OUT, KEY, res, R_ID, R_FLAGS, R_QEND, R_QOK, R_EDNS, R_DO, R_QNAME_END, R_NAME_LEN, R_QTYPE,
+  OUT, KEY, res, R_ID, R_FLAGS, R_QEND, R_QOK, R_EDNS, R_DO, R_QNAME_END, R_NAME_LEN, R_QTYPE, R_UDP,
 } from "./layout";
 import { TYPE_OPT, KEY_NAME_OFF } from "./query";
 import { LOCALHOST, SPECIAL_LOCALHOST, SPECIAL_PTR, SPECIAL_NXDOMAIN, specialApexLen } from "./special";
@@ -192,4 +192,23 @@ function randomiseCase(name: usize, n: i32, seed: u32): void {
       if (s & 1) store<u8>(name + i, <u8>(c & ~0x20));
     }
   }
+}
+
+// The parsed query at q cut down to what its answer needs: header (ID, flags), the question in the
+// client's spelling, and an OPT with its size and DO bit. A client waiting on an upstream keeps this
+// (at most 12 + 255 + 4 + 11 octets), never the query as sent, which may be padded to 64 KB.
+export function buildCompactQuery(q: usize): i32 {
+  const edns = res(R_EDNS);
+  put16(OUT, res(R_ID));
+  put16(OUT + 2, res(R_FLAGS));
+  put16(OUT + 4, 1);
+  put16(OUT + 6, 0);
+  put16(OUT + 8, 0);
+  put16(OUT + 10, edns);
+  const qend = res(R_QEND);
+  memory.copy(OUT + 12, q + 12, <usize>(qend - 12));
+  if (edns == 0) return qend;
+  const pos = appendOpt(OUT, qend, 0, res(R_DO));
+  put16(OUT + <usize>qend + 3, res(R_UDP));
+  return pos;
 }

@@ -1,6 +1,7 @@
 // Special-use names answered by us without asking anyone (RFC 6761 6.3, as unbound's default local
 // zones): "localhost." and every name under it resolve to the loopback addresses, and the loopback
 // reverse names (d.c.b.127.in-addr.arpa., the ::1 nibble name) point back at "localhost.".
+import { suffixStart, labelsBefore } from "./name";
 
 export const SPECIAL_NONE: i32 = 0;
 export const SPECIAL_LOCALHOST: i32 = 1; // under localhost.: A 127.0.0.1, AAAA ::1, else NODATA
@@ -18,11 +19,8 @@ const REV6_LEN: i32 = 64 + 10; // 32 one-nibble labels, then ip6.arpa.
 export let specialApexLen: i32 = 0;
 
 // Labels in name[0, n) before a suffix of sfx octets, or -1 when the suffix does not start on a label.
-function labelsBefore(name: usize, n: i32, sfx: i32): i32 {
-  let p = 0;
-  let labels = 0;
-  while (n - p > sfx) { p += 1 + <i32>load<u8>(name + <usize>p); labels++; }
-  return n - p == sfx ? labels : -1;
+@inline function labelsAbove(name: usize, n: i32, sfx: i32): i32 {
+  return suffixStart(name, n, sfx) >= 0 ? labelsBefore : -1;
 }
 
 @inline function endsWith(name: usize, n: i32, sfx: usize, m: i32): bool {
@@ -32,13 +30,13 @@ function labelsBefore(name: usize, n: i32, sfx: i32): i32 {
 // A lowercased, uncompressed wire name of n octets: which special name it is, if any.
 export function specialKind(name: usize, n: i32): i32 {
   const lh = LOCALHOST.length;
-  if (endsWith(name, n, changetype<usize>(LOCALHOST), lh) && labelsBefore(name, n, lh) >= 0) {
+  if (endsWith(name, n, changetype<usize>(LOCALHOST), lh) && labelsAbove(name, n, lh) >= 0) {
     specialApexLen = lh;
     return SPECIAL_LOCALHOST;
   }
   const r4 = REV4.length;
   if (endsWith(name, n, changetype<usize>(REV4), r4)) {
-    const labels = labelsBefore(name, n, r4);
+    const labels = labelsAbove(name, n, r4);
     if (labels < 0) return SPECIAL_NONE;
     specialApexLen = r4;
     if (labels > 3) return SPECIAL_NXDOMAIN;

@@ -8,7 +8,7 @@ import { systemClock, type Clock } from "./clock";
 import type { Logger } from "./log";
 import { formatEndpoint, type Endpoint } from "./config/endpoint";
 import { LISTENER_SETS, type EffectiveConfig, type Destination } from "./config/effective";
-import { QueryHandler } from "./server/handler";
+import { QueryHandler, type HandlerOptions } from "./server/handler";
 import { listenUdp } from "./server/udp";
 import { TcpListener } from "./server/tcp";
 import type { ZoneRuntime } from "./server/zone-runtime";
@@ -30,6 +30,15 @@ export interface ApplianceOptions {
   version?: string;
   /** Re-reads the config source for SIGHUP / POST /reload. */
   reloadSource?: () => { ok: true; config: EffectiveConfig } | { ok: false; errors: string[] };
+}
+
+function handlerOptions(c: EffectiveConfig): HandlerOptions {
+  return {
+    negativeTtlWithoutSoa: c.cache.negativeTtlWithoutSoa,
+    failureCacheMs: c.cache.failureCacheSeconds * 1000,
+    staleRecheckMs: c.cache.staleRecheckSeconds * 1000,
+    randomizeCase: c.forward.randomizeCase,
+  };
 }
 
 export interface BoundListener { set: number; ep: Endpoint; udp: UdpSocket; tcp: TcpListener }
@@ -63,10 +72,7 @@ export class Appliance {
     const c = o.config;
     const core = await Core.load(wasm, c.cache.maxBytes);
     const clock = o.clock ?? systemClock;
-    const handler = new QueryHandler(core, clock, o.log, {
-      negativeTtlWithoutSoa: c.cache.negativeTtlWithoutSoa,
-      randomizeCase: c.forward.randomizeCase,
-    });
+    const handler = new QueryHandler(core, clock, o.log, handlerOptions(c));
     const app = new Appliance(o.runtime, c, core, handler, o.log, o.version ?? "dev", clock, o.reloadSource);
     app.configureCore(c);
     app.applyUpstreams(c);
@@ -100,6 +106,7 @@ export class Appliance {
   }
 
   private configureCore(c: EffectiveConfig): void {
+    this.handler.opts = handlerOptions(c);
     this.core.configure(c.cache.staleAnswerTtl, c.cache.prefetch ? 2 : 0, 30, c.server.maxUdpSize);
   }
 

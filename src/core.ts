@@ -15,11 +15,12 @@ export const Prepared = { OK: 0, RCODE_ONLY: 1 } as const;
 
 interface Exports {
   memory: WebAssembly.Memory;
-  init(maxBytes: number): number;
+  init(maxBytes: number, seed: number): number;
   resPtr(): number; inPtr(): number; auxPtr(): number; outPtr(): number; keyPtr(): number;
   configure(staleTtl: number, prefetchHits: number, blockedTtl: number, maxUdp: number): void;
   handle(len: number, now: number, set: number, tcp: number): number;
   upstreamQuery(id: number, caseSeed: number): number;
+  compactQuery(): number;
   prepare(rlen: number, qlen: number, exactCase: number, capTtl: number, negTtl: number): number;
   storePrepared(qlen: number, now: number, set: number, zone: number, staleWindow: number): number;
   answerPrepared(qlen: number, tcp: number): number;
@@ -82,7 +83,7 @@ export class Core {
 
   private constructor(x: Exports, maxBytes: number) {
     this.x = x;
-    if (x.init(maxBytes) !== 0) throw new Error(`cache.maxBytes ${maxBytes} is too small or memory could not grow`);
+    if (x.init(maxBytes, crypto.getRandomValues(new Uint32Array(1))[0]) !== 0) throw new Error(`cache.maxBytes ${maxBytes} is too small or memory could not grow`);
     // memory never grows after init: these views stay valid
     this.mem = new Uint8Array(x.memory.buffer);
     this.res = new Int32Array(x.memory.buffer, x.resPtr(), 64);
@@ -149,6 +150,11 @@ export class Core {
   keyString(): string {
     const p = this.x.keyPtr();
     return latin1.decode(this.mem.subarray(p, p + this.res[R.KEY_LEN]));
+  }
+
+  /** After handle() asked to forward: the client's query reduced to what its answer needs (a copy). */
+  compactQuery(): Uint8Array {
+    return this.copyOut(this.x.compactQuery());
   }
 
   upstreamQuery(id: number, caseSeed: number): Uint8Array {

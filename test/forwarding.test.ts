@@ -261,13 +261,80 @@ describe("failure handling", () => {
     expect(s.app.handler.stats.upstreamDrops).toBe(2);
   });
 
-  test("an upstream SERVFAIL is not cached", async () => {
+  test("an upstream SERVFAIL is not cached as an answer", async () => {
     let fail = true;
     const up = await upstream("127.0.0.3", (q) => (fail ? { kind: "answer", msg: answerFor(q, { rcode: "SERVFAIL" }) } : undefined));
-    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) }, cache: { failureCacheSeconds: 0 } });
     expect((await query(s.vnet.host, s.vnet.port, "sf.example.org")).rcode).toBe("SERVFAIL");
     fail = false;
     expect((await query(s.vnet.host, s.vnet.port, "sf.example.org")).rcode).toBe("NOERROR");
+  });
+
+  test("a name the upstream refuses costs one upstream query per failure interval however many ask, and never marks it down", async () => {
+    let refuse = true;
+    const up = await upstream("127.0.0.3", (q) => (refuse && q.questions[0].name === "bad.example.org" ? { kind: "answer", msg: answerFor(q, { rcode: "REFUSED" }) } : undefined));
+    const s = await localdns({
+      upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) }, cache: { failureCacheSeconds: 1 },
+      vnetDNSOverrides: { ".": { failfastAllUnhealthyUpstreams: true } },
+    });
+    const first = await query(s.vnet.host, s.vnet.port, "bad.example.org");
+    const burst = await Promise.all(Array.from({ length: 50 }, () => query(s.vnet.host, s.vnet.port, "bad.example.org")));
+    expect([first, ...burst].map((a) => a.rcode)).toEqual(Array(51).fill("SERVFAIL"));
+    expect(up.seen.filter((q) => q.name === "bad.example.org").length).toBe(1);
+    expect(s.app.upstreams.get("VnetDNS")![0].down).toBe(false);
+    expect((await query(s.vnet.host, s.vnet.port, "good.example.org")).rcode).toBe("NOERROR");
+    await sleep(1100); // the failure interval is over: asked again, once
+    refuse = false;
+    expect((await query(s.vnet.host, s.vnet.port, "bad.example.org")).rcode).toBe("NOERROR");
+    expect(up.seen.filter((q) => q.name === "bad.example.org").length).toBe(2);
+  });
+
+  test("each upstream is tried at most once per query; an error answer moves on to the next", async () => {
+    const a = await upstream("127.0.0.3", (q) => ({ kind: "answer", msg: answerFor(q, { rcode: "SERVFAIL" }) }));
+    const b = await upstream("127.0.0.4", (q) => ({ kind: "answer", msg: answerFor(q, { rcode: "REFUSED" }) }));
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(a, b), VnetDNS: ups(a, b) }, cache: { failureCacheSeconds: 0 } });
+    expect((await query(s.vnet.host, s.vnet.port, "x.example.org")).rcode).toBe("SERVFAIL");
+    expect([a.seen.filter((q) => q.name === "x.example.org").length, b.seen.filter((q) => q.name === "x.example.org").length]).toEqual([1, 1]);
+    const c = await upstream("127.0.0.5", (q) => ({ kind: "answer", msg: answerFor(q, { rcode: "FORMERR" }) }));
+    const d = await upstream("127.0.0.6");
+    const s2 = await localdns({ upstreams: { ClusterCoreDNS: ups(c, d), VnetDNS: ups(c, d) } });
+    const got = await query(s2.vnet.host, s2.vnet.port, "y.example.org");
+    expect([got.rcode, got.answers[0]?.data]).toEqual(["NOERROR", "10.1.2.3"]);
+    // FORMERR to our EDNS query: asked once more without EDNS (RFC 6891 6.2.2), then the next upstream
+    expect(c.seen.map((q) => packet.decode(q.raw).additionals.length)).toEqual([1, 0]);
+    expect(d.seen.length).toBe(1);
+  });
+
+  test("an extended rcode in the reply's OPT (BADVERS) is an error, never cached as NOERROR", async () => {
+    const a = await upstream("127.0.0.3", (q) => {
+      const msg: any = answerFor(q);
+      msg.additionals = [{ type: "OPT", name: ".", udpPayloadSize: 1232, extendedRcode: 1, flags: 0 }];
+      return { kind: "answer", msg };
+    });
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(a), VnetDNS: ups(a) }, cache: { failureCacheSeconds: 0 } });
+    expect((await query(s.vnet.host, s.vnet.port, "bv.example.org")).rcode).toBe("SERVFAIL");
+    expect(s.app.core.stats().entries).toBe(0);
+  });
+
+  test("answers are scrubbed to the CNAME chain; a NODATA behind a CNAME is a denial that lives no longer than the CNAME", async () => {
+    const soa = { name: "example.org", type: "SOA", ttl: 300, data: { mname: "ns.example.org", rname: "h.example.org", serial: 1, refresh: 60, retry: 60, expire: 60, minimum: 300 } };
+    const up = await upstream("127.0.0.3", (q) => {
+      const name = q.questions[0].name;
+      if (name === "www.example.org") return { kind: "answer", msg: answerFor(q, { answers: [
+        { name, type: "CNAME", ttl: 60, data: "edge.example.org" },
+        { name: "evil.example.com", type: "A", ttl: 60, data: "6.6.6.6" }, // not on the chain
+        { name: "edge.example.org", type: "A", ttl: 60, data: "192.0.2.80" },
+      ] }) };
+      if (name === "nodata.example.org") return { kind: "answer", msg: answerFor(q, { answers: [{ name, type: "CNAME", ttl: 7, data: "edge.example.org" }], authorities: [soa] }) };
+      return undefined;
+    });
+    const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) } });
+    const a = await query(s.vnet.host, s.vnet.port, "www.example.org");
+    expect(a.answers.map((r: any) => `${r.name} ${r.type} ${r.data}`)).toEqual(["www.example.org CNAME edge.example.org", "edge.example.org A 192.0.2.80"]);
+    const nd = await query(s.vnet.host, s.vnet.port, "nodata.example.org");
+    expect(nd.answers.map((r: any) => r.type)).toEqual(["CNAME"]);
+    expect(s.app.core.stats().negativeEntries).toBe(1);
+    expect(nd.authorities.map((r: any) => [r.type, r.ttl])).toEqual([["SOA", 7]]);
   });
 });
 

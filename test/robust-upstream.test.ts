@@ -91,7 +91,8 @@ describe("spoofed and mismatched replies are dropped and never cached", () => {
       let u!: HostileUpstream;
       u = await hostile("127.0.12.3", (q) => { void bad(q, u); });
       // short timeouts keep the suite fast; the 2 s bound at the defaults is shown below
-      const s = await localdns({ vnet: [ep(u)] }, { forward: { attemptTimeoutMs: 200, deadlineMs: 500 } });
+      // failure cache off: the point is that nothing of the failure was cached as an answer
+      const s = await localdns({ vnet: [ep(u)] }, { forward: { attemptTimeoutMs: 200, deadlineMs: 500 }, cache: { failureCacheSeconds: 0 } });
       const r = await timed(s, "victim.example.org");
       expect(r.a.rcode).toBe("SERVFAIL");
       expect(r.data).toEqual([]);
@@ -349,7 +350,7 @@ describe("randomisation", () => {
       const lower = q.q.questions.map((x: any) => ({ ...x, name: x.name.toLowerCase() }));
       r.send({ ...answer(q), questions: lower, answers: [{ name: lower[0].name, type: "A", ttl: 300, data: "6.6.6.6" }] });
     });
-    const s = await localdns({ vnet: [ep(u)] }, { forward: { randomizeCase: true, attemptTimeoutMs: 200, deadlineMs: 500 } });
+    const s = await localdns({ vnet: [ep(u)] }, { forward: { randomizeCase: true, attemptTimeoutMs: 200, deadlineMs: 500 }, cache: { failureCacheSeconds: 0 } });
     const names = Array.from({ length: 40 }, (_, i) => `abcdefghijklmnopqrstuvwxyz-${i}.example.org`);
     for (const n of names) expect((await timed(s, n)).data).toEqual(["10.1.2.3"]);
     const seen = u.seen.map((q) => q.name);

@@ -83,7 +83,7 @@ export function renderMetrics(app: Appliance): string {
   for (const { dest, u } of ups) o.sample("localdns_upstream_up", { to: u.name, destination: dest }, u.down ? 0 : 1);
   o.family("localdns_upstream_queries_total", "counter", "Queries sent to each upstream.");
   for (const { u } of ups) o.sample("localdns_upstream_queries_total", { to: u.name }, u.counters.queries);
-  o.family("localdns_upstream_failures_total", "counter", "Failed upstream attempts (timeouts, errors, SERVFAIL/REFUSED).");
+  o.family("localdns_upstream_failures_total", "counter", "Failed upstream attempts: timeouts and transport errors (an error answer is not one).");
   for (const { u } of ups) o.sample("localdns_upstream_failures_total", { to: u.name }, u.counters.failures);
   o.family("localdns_upstream_open_connections", "gauge", "Open TCP connections per upstream.");
   for (const { u } of ups) o.sample("localdns_upstream_open_connections", { to: u.name }, u.tcp.openConnections);
@@ -102,6 +102,10 @@ export function renderMetrics(app: Appliance): string {
   o.sample("localdns_config_reloads_total", { result: "failure" }, app.reloads.failed);
   o.family("localdns_dropped_packets_total", "counter", "Packets dropped without an answer (shorter than a header, or not a query).");
   o.sample("localdns_dropped_packets_total", {}, s.dropped);
+  o.family("localdns_failure_cache_hits_total", "counter", "Queries answered from the failure cache (a recent resolution failure) without asking upstream.");
+  o.sample("localdns_failure_cache_hits_total", {}, app.handler.failures.hits);
+  o.family("localdns_failure_cache_entries", "gauge", "Names whose resolution failed recently (held for cache.failureCacheSeconds).");
+  o.sample("localdns_failure_cache_entries", {}, app.handler.failures.size);
   o.family("localdns_udp_send_failures_total", "counter", "UDP answers that could not be sent (the client's port was gone), per listener set.");
   LISTENER_SETS.forEach((set, i) => o.sample("localdns_udp_send_failures_total", { server: set }, app.listeners.filter((l) => l.set === i).reduce((n, l) => n + l.udp.sendFailures, 0)));
   o.family("localdns_upstream_replies_dropped_total", "counter", "Upstream replies dropped: wrong question, malformed, or unexpected.");

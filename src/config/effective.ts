@@ -30,7 +30,7 @@ export interface EffectiveConfig {
   upstreamSources: Record<Destination, string>; // "list" or the resolv.conf path used
   zones: Record<ListenerSet, ZoneSettings[]>;
   admin: { listen: Endpoint | null; metricsListen: Endpoint | null; allowNonLoopback: boolean; token: string | null; readyOnListeners: boolean };
-  cache: { maxBytes: number; prefetch: boolean; staleAnswerTtl: number; negativeTtlWithoutSoa: number; snapshotPath: string | null; hostsFile: string | null };
+  cache: { maxBytes: number; prefetch: boolean; staleAnswerTtl: number; negativeTtlWithoutSoa: number; failureCacheSeconds: number; staleRecheckSeconds: number; snapshotPath: string | null; hostsFile: string | null };
   forward: {
     attemptTimeoutMs: number; deadlineMs: number; maxFails: number; healthCheckIntervalMs: number; tcpIdleTimeoutMs: number;
     tcpPoolSize: number; tcpPoolMax: number; tcpMaxAgeMs: number; tcpMaxQueries: number; randomizeCase: boolean;
@@ -198,6 +198,9 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: { resolve
       prefetch: c.prefetch ?? true,
       staleAnswerTtl: c.staleAnswerTtl ?? 30,
       negativeTtlWithoutSoa: c.negativeTtlWithoutSoa ?? 5,
+      // RFC 9520: resolution failures held at least 1 s, at most 5 min; RFC 8767: recheck every 30 s
+      failureCacheSeconds: c.failureCacheSeconds ?? 5,
+      staleRecheckSeconds: c.staleRecheckSeconds ?? 30,
       snapshotPath: c.snapshotPath === undefined ? "/var/lib/localdns/cache.snapshot" : c.snapshotPath,
       hostsFile: c.hostsFile ?? null,
     },

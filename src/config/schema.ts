@@ -58,6 +58,8 @@ export const ConfigFile = v.strictObject({
       prefetch: v.optional(v.boolean()),
       staleAnswerTtl: v.optional(int(1, 30)),
       negativeTtlWithoutSoa: v.optional(int(0, 3600)),
+      failureCacheSeconds: v.optional(int(0, 300)),
+      staleRecheckSeconds: v.optional(int(1, 300)),
       snapshotPath: v.optional(v.nullable(v.string())),
       hostsFile: v.optional(v.nullable(v.string())),
     }),

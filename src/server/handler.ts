@@ -6,7 +6,8 @@ import type { Logger } from "../log";
 import type { UdpSocket } from "../runtime/types";
 import type { ZoneRuntime } from "./zone-runtime";
 import type { Upstream } from "../upstream/upstream";
-import { Verdict, type ForwardTask } from "../upstream/forwarder";
+import { ReplyClass, type ForwardTask } from "../upstream/forwarder";
+import { FailureCache } from "./failure-cache";
 import { randomU32 } from "../upstream/ids";
 import { ipBytes } from "../addr";
 import { DataPathStats } from "./stats";
@@ -18,8 +19,11 @@ export type Send = (answer: Uint8Array) => void;
 const SLAB_BYTES = 1 << 20; // answers waiting for this turn's sendMany
 const MAX_BATCH = 1024;
 
+// A client waiting for an upstream answer. `query` is the compact form (core.compactQuery): what the
+// answer needs, never the query as the client sent it.
 interface Waiter {
   query: Uint8Array;
+  size: number; // octets of the query as the client sent it (query log)
   tcp: boolean;
   send: Send;
   stale: Uint8Array | null;
@@ -31,10 +35,23 @@ interface Waiter {
 export interface HandlerOptions {
   negativeTtlWithoutSoa: number;
   randomizeCase: boolean;
+  /** How long a failed resolution is remembered per key (0: not at all). */
+  failureCacheMs: number;
+  /** While an entry is served stale, how often its refresh may ask the upstream again. */
+  staleRecheckMs: number;
 }
+
+/** Waiters one in-flight query may collect; more clients for the same key are refused. */
+export const MAX_WAITERS_PER_KEY = 256;
+/** A query longer than this is refused rather than forwarded (answers from the cache still go out). */
+export const MAX_FORWARDED_QUERY = 4096;
+
+const RCODE_FORMERR = 1, RCODE_NOTIMP = 4;
 
 class Inflight implements ForwardTask {
   readonly waiters: Waiter[] = [];
+  rcodeOnly = false;
+  sentLen = 0;
   constructor(
     private readonly h: QueryHandler,
     readonly key: string,
@@ -43,9 +60,11 @@ class Inflight implements ForwardTask {
     readonly exactCase: boolean,
   ) {}
 
-  onReply(reply: Uint8Array, via: Upstream, tcp: boolean): Verdict {
-    return this.h.complete(this, reply, via, tcp);
+  classify(reply: Uint8Array, sent: Uint8Array, via: Upstream, tcp: boolean): { cls: ReplyClass; rcode: number } {
+    return this.h.classify(this, reply, sent, via, tcp);
   }
+
+  accept(): void { this.h.complete(this); }
 
   onFailure(reason: string): void {
     this.h.fail(this, reason);
@@ -55,6 +74,7 @@ class Inflight implements ForwardTask {
 export class QueryHandler {
   readonly stats = new DataPathStats();
   readonly inflight = new Map<string, Inflight>();
+  readonly failures = new FailureCache();
   /** Misses and refreshes so far: each leaves garbage behind (see Appliance's memory keeper). */
   garbageEvents = 0;
   zones: ZoneRuntime[] = [];
@@ -63,7 +83,7 @@ export class QueryHandler {
     readonly core: Core,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly opts: HandlerOptions,
+    public opts: HandlerOptions,
   ) {}
 
   /** The UDP data callback for a listener of set `set`. The cache-hit path makes no promise, closure
@@ -141,24 +161,41 @@ export class QueryHandler {
     return true;
   }
 
-  // Book-keeping after an answer left OUT: counters, prefetch, query log. Reads RES only.
+  // Book-keeping after an answer left OUT: counters, query log, prefetch. The log line is taken from
+  // OUT before a prefetch builds its upstream query there.
   private answered(set: number, query: Uint8Array, tcp: boolean, addr: string, port: number, n: number): void {
-    const res = this.core.res;
+    const core = this.core;
+    const res = core.res;
     const status = res[R.STATUS];
     const stats = this.stats;
     const zi = res[R.ZONE];
-    const rcode = this.core.mem[this.core.OUT + 3] & 0xf;
+    const rcode = core.mem[core.OUT + 3] & 0xf;
     stats.response(set, zi, rcode);
     stats.duration[set].fast();
+    const prefetch = status === Status.HIT && res[R.PREFETCH] === 1;
     if (status === Status.HIT) {
       stats.hits++;
       if (res[R.NEGATIVE] === 1) stats.hitsDenial++;
-      if (res[R.PREFETCH] === 1) this.refresh(set, this.zones[zi], true);
     } else if (status === Status.BLOCKED) stats.blocked++;
     else if (status === Status.HOSTS) stats.hostsAnswered++;
     else if (status === Status.LOCAL) stats.localAnswered++;
     else if (status === Status.ERROR) stats.errorsAnswered++;
-    if (zi >= 0 && this.zones[zi].logAll) this.logQuery(this.zones[zi], query, tcp, addr, port, this.core.out(n), 0);
+    const zone = zi >= 0 ? this.zones[zi] : null;
+    if (zone ? zone.logAll : this.logsAll(set)) {
+      const key = prefetch ? core.keyString() : "";
+      this.logQuery(zone ? zone.settings.zone : "", query, query.length, tcp, addr, port, core.out(n), 0);
+      // the log line parsed the query again: the same query, so the core's state for a refresh is too
+      if (prefetch && core.keyString() === key) this.refresh(zone!, true);
+      return;
+    }
+    if (prefetch) this.refresh(zone!, true);
+  }
+
+  // Answers given before a zone matched (FORMERR, NOTIMP, REFUSED, special names) are logged when any
+  // zone of the listener set logs every query.
+  private logsAll(set: number): boolean {
+    for (const z of this.zones) if (z.set === set && z.logAll) return true;
+    return false;
   }
 
   private slow(set: number, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number): void {
@@ -181,8 +218,8 @@ export class QueryHandler {
         this.stats.response(set, zone.index, core.mem[core.OUT + 3] & 0xf);
         this.stats.duration[set].fast();
         send(core.out(staleLen));
-        this.refresh(set, zone, false);
-        if (zone.logAll) this.logQuery(zone, msg, tcp, addr, port, core.out(staleLen), 0, true);
+        if (zone.logAll) this.logQuery(zone.settings.zone, msg, msg.length, tcp, addr, port, core.out(staleLen), 0, true);
+        this.refresh(zone, false);
         return;
       }
       const stale = zone.settings.serveStale === "Verify" ? core.copyOut(staleLen) : null;
@@ -195,27 +232,42 @@ export class QueryHandler {
 
   private miss(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, stale: Uint8Array | null, addr: string, port: number): void {
     const core = this.core;
-    this.garbageEvents++;
     const key = core.keyString();
-    const waiter: Waiter = { query: msg.slice(), tcp, send, stale, remote: addr, port, started: performance.now() };
+    const now = performance.now();
+    if (this.failures.has(key, now)) {
+      // failed moments ago: answer as that failure did (stale if there is one), without asking again
+      this.failed(zone, { query: core.compactQuery(), size: msg.length, tcp, send, stale, remote: addr, port, started: now }, "resolution failed recently (failure cache)");
+      return;
+    }
     const existing = this.inflight.get(key);
+    const refusal = msg.length > MAX_FORWARDED_QUERY ? "query too large to forward"
+      : existing && existing.waiters.length >= MAX_WAITERS_PER_KEY ? "too many clients waiting for this name"
+      : !zone.forwarder.tryWait() ? "maxConcurrent reached (clients waiting)"
+      : !existing && !zone.forwarder.tryAcquire() ? (zone.forwarder.unwait(1), "maxConcurrent reached") : null;
+    if (refusal !== null) {
+      this.refuse(set, zone, msg, tcp, send, addr, port, refusal);
+      return;
+    }
+    this.garbageEvents++;
+    const waiter: Waiter = { query: core.compactQuery(), size: msg.length, tcp, send, stale, remote: addr, port, started: now };
     if (existing) {
       this.stats.coalesced++;
       existing.waiters.push(waiter);
       return;
     }
-    if (!zone.forwarder.tryAcquire()) {
-      this.stats.refused++;
-      const n = core.answerError(msg, Rcode.REFUSED);
-      this.stats.response(set, zone.index, Rcode.REFUSED);
-      this.stats.duration[set].fast();
-      send(core.out(n));
-      this.logFailure(zone, waiter, "maxConcurrent reached", Rcode.REFUSED);
-      return;
-    }
     const inf = this.startInflight(key, zone);
     inf.waiters.push(waiter);
     zone.forwarder.forward(inf);
+  }
+
+  private refuse(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number, reason: string): void {
+    this.stats.refused++;
+    const w: Waiter = { query: this.core.compactQuery(), size: msg.length, tcp, send, stale: null, remote: addr, port, started: performance.now() };
+    const n = this.core.answerError(msg, Rcode.REFUSED);
+    this.stats.response(set, zone.index, Rcode.REFUSED);
+    this.stats.duration[set].fast();
+    send(this.core.out(n));
+    this.logFailure(zone, w, reason, Rcode.REFUSED);
   }
 
   // Must run right after handle(): builds the upstream query from the parsed query in the core.
@@ -227,60 +279,77 @@ export class QueryHandler {
     return inf;
   }
 
-  /** Background refresh (stale-immediate or prefetch) of the query last handled by the core. */
-  private refresh(_set: number, zone: ZoneRuntime, prefetch: boolean): void {
+  /** Background refresh (stale-immediate or prefetch) of the query last handled by the core. A key that
+   * failed lately is not asked again before its recheck time (RFC 8767's failure recheck timer). */
+  private refresh(zone: ZoneRuntime, prefetch: boolean): void {
     const key = this.core.keyString();
-    if (this.inflight.has(key)) return;
+    if (this.inflight.has(key) || this.failures.has(key, performance.now())) return;
     if (!zone.forwarder.tryAcquire()) return;
     if (prefetch) this.stats.prefetches++;
     this.garbageEvents++;
     zone.forwarder.forward(this.startInflight(key, zone));
   }
 
-  /** An upstream reply for an in-flight query. Runs prepare → store → answer synchronously. */
-  complete(inf: Inflight, reply: Uint8Array, via: Upstream, tcp: boolean): Verdict {
+  /** The handler's verdict on an upstream reply (see ReplyClass); the forwarder decides what follows. */
+  classify(inf: Inflight, reply: Uint8Array, sent: Uint8Array, via: Upstream, tcp: boolean): { cls: ReplyClass; rcode: number } {
     const core = this.core;
     const res = core.res;
-    const zone = inf.zone;
-    const code = core.prepare(reply, inf.query, inf.exactCase, zone.settings.cacheDurationInSeconds, this.opts.negativeTtlWithoutSoa);
+    const code = core.prepare(reply, sent, inf.exactCase, inf.zone.settings.cacheDurationInSeconds, this.opts.negativeTtlWithoutSoa);
     if (code < 0) {
       this.stats.upstreamDrops++;
       this.log.debug("upstream reply dropped", { upstream: via.name, code });
-      return Verdict.Drop;
+      return { cls: ReplyClass.Drop, rcode: 0 };
     }
     const rcode = res[R.RCODE];
-    if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) return Verdict.Failover;
-    if (code === Prepared.RCODE_ONLY) {
-      this.finish(inf);
-      for (const w of inf.waiters) this.reply(zone, w, core.answerError(w.query, rcode), rcode);
-      return Verdict.Done;
-    }
-    if (res[R.TC] === 1 && !tcp) return Verdict.RetryTcp;
-    core.storePrepared(inf.query.length, this.clock.nowSeconds(), zone.set, zone.index, zone.staleWindow);
+    if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) return { cls: ReplyClass.ServerFailure, rcode };
+    if (rcode === RCODE_FORMERR || rcode === RCODE_NOTIMP || rcode > 15) return { cls: ReplyClass.Rejected, rcode };
+    if (code !== Prepared.RCODE_ONLY && res[R.TC] === 1 && !tcp) return { cls: ReplyClass.Truncated, rcode };
+    inf.rcodeOnly = code === Prepared.RCODE_ONLY;
+    inf.sentLen = sent.length;
+    return { cls: ReplyClass.Answer, rcode };
+  }
+
+  /** The reply just classified as an Answer: cache it and answer every waiter. */
+  complete(inf: Inflight): void {
+    const core = this.core;
+    const zone = inf.zone;
+    const rcode = core.res[R.RCODE];
     this.finish(inf);
+    this.failures.delete(inf.key);
+    if (inf.rcodeOnly) {
+      for (const w of inf.waiters) this.reply(zone, w, core.answerError(w.query, rcode), rcode);
+      return;
+    }
+    core.storePrepared(inf.sentLen, this.clock.nowSeconds(), zone.set, zone.index, zone.staleWindow);
     for (const w of inf.waiters) this.reply(zone, w, core.answerPrepared(w.query, w.tcp), rcode);
-    return Verdict.Done;
   }
 
   fail(inf: Inflight, reason: string): void {
     this.finish(inf);
-    for (const w of inf.waiters) {
-      if (w.stale) {
-        this.stats.staleServed++;
-        this.stats.response(inf.zone.set, inf.zone.index, w.stale[3] & 0xf);
-        this.stats.duration[inf.zone.set].observe((performance.now() - w.started) / 1000);
-        safeSend(w, w.stale);
-        continue;
-      }
-      this.stats.servfail++;
-      this.reply(inf.zone, w, this.core.answerError(w.query, Rcode.SERVFAIL), Rcode.SERVFAIL);
-      this.logFailure(inf.zone, w, reason, Rcode.SERVFAIL);
-    }
+    // a refresh of a stale entry waits the recheck interval; a failed client query the failure TTL
+    const hold = inf.waiters.length === 0 ? this.opts.staleRecheckMs : this.opts.failureCacheMs;
+    this.failures.add(inf.key, performance.now(), hold);
+    for (const w of inf.waiters) this.failed(inf.zone, w, reason);
     if (inf.waiters.length === 0) this.log.debug("background refresh failed", { zone: inf.zone.settings.zone, reason });
+  }
+
+  // One client's answer when resolution failed: its stale copy if it has one, else SERVFAIL.
+  private failed(zone: ZoneRuntime, w: Waiter, reason: string): void {
+    if (w.stale) {
+      this.stats.staleServed++;
+      this.stats.response(zone.set, zone.index, w.stale[3] & 0xf);
+      this.stats.duration[zone.set].observe((performance.now() - w.started) / 1000);
+      safeSend(w, w.stale);
+      return;
+    }
+    this.stats.servfail++;
+    this.reply(zone, w, this.core.answerError(w.query, Rcode.SERVFAIL), Rcode.SERVFAIL);
+    this.logFailure(zone, w, reason, Rcode.SERVFAIL);
   }
 
   private finish(inf: Inflight): void {
     if (this.inflight.get(inf.key) === inf) this.inflight.delete(inf.key);
+    inf.zone.forwarder.unwait(inf.waiters.length);
   }
 
   private reply(zone: ZoneRuntime, w: Waiter, n: number, rcode: number): void {
@@ -288,7 +357,7 @@ export class QueryHandler {
     this.stats.response(zone.set, zone.index, rcode);
     this.stats.duration[zone.set].observe((performance.now() - w.started) / 1000);
     safeSend(w, out);
-    if (zone.logAll) this.logQuery(zone, w.query, w.tcp, w.remote, w.port, out, performance.now() - w.started);
+    if (zone.logAll) this.logQuery(zone.settings.zone, w.query, w.size, w.tcp, w.remote, w.port, out, performance.now() - w.started);
   }
 
   // Log lines only. Parsing through the core overwrites its per-query state, so callers on the hit
@@ -307,12 +376,12 @@ export class QueryHandler {
     });
   }
 
-  private logQuery(zone: ZoneRuntime, query: Uint8Array, tcp: boolean, addr: string, port: number, answer: Uint8Array, ms: number, stale = false): void {
+  private logQuery(zone: string, query: Uint8Array, size: number, tcp: boolean, addr: string, port: number, answer: Uint8Array, ms: number, stale = false): void {
     const q = this.describe(query);
     const rflags = answer.length >= 4 ? flagNames(answer[2], answer[3]) : "";
     this.log.info("query", {
-      zone: zone.settings.zone, remote: addr, port, id: q.id, type: q.type, class: q.class, name: q.name,
-      proto: tcp ? "tcp" : "udp", size: query.length, do: q.do, bufsize: q.bufsize,
+      zone, remote: addr, port, id: q.id, type: q.type, class: q.class, name: q.name,
+      proto: tcp ? "tcp" : "udp", size, do: q.do, bufsize: q.bufsize,
       rcode: rcodeName(answer[3] & 0xf), rflags, rsize: answer.length,
       duration: round3(ms / 1000), ...(stale ? { stale: true } : {}),
     });

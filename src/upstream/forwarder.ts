@@ -1,26 +1,36 @@
-// Forwarding for one zone: policy order, one attempt per upstream within an overall deadline, TCP
-// retry on truncation (PreferUDP) or TCP only (ForceTCP), failover on timeout, transport error,
-// SERVFAIL or REFUSED, and the zone's cap on in-flight upstream queries.
+// Forwarding for one zone (CoreDNS's forward.go): one retry loop over the policy's order, each upstream
+// tried at most once per query within an overall deadline. What an upstream's answer means for the
+// query is decided here: truncated over UDP → the same upstream over TCP; FORMERR to our EDNS query →
+// the same upstream once more without EDNS (RFC 6891 6.2.2); SERVFAIL, REFUSED, FORMERR, NOTIMP or an
+// extended error → the next upstream. Only transport failures (timeouts, errors) count against an
+// upstream's health; an error answer proves it reachable and only starts a health probe.
 import type { Upstream } from "./upstream";
 import { Policy, type PolicyName } from "./policy";
 import { rcodeName } from "../dns/names";
 
-export enum Verdict {
-  /** Not a reply to this query (wrong question, malformed): keep waiting. */
+/** What a reply means for the query it answers (the handler's verdict on the bytes alone). */
+export enum ReplyClass {
+  /** Not a reply to this query (wrong question, malformed): keep waiting for another. */
   Drop,
-  /** Accepted and answered. */
-  Done,
-  /** Truncated over UDP: ask the same upstream over TCP. */
-  RetryTcp,
-  /** The upstream answered with a failure: try the next one. */
-  Failover,
+  /** A usable answer (NOERROR, NXDOMAIN, or an rcode to pass on): accept it. */
+  Answer,
+  /** TC set on a UDP reply. */
+  Truncated,
+  /** SERVFAIL or REFUSED: this server cannot answer this query now. */
+  ServerFailure,
+  /** FORMERR, NOTIMP or an extended rcode (e.g. BADVERS): this server rejects how we asked. */
+  Rejected,
 }
 
 export interface ForwardTask {
-  /** The upstream query; its first two octets are rewritten with each attempt's ID. */
+  /** The upstream query with our OPT last; its first two octets are rewritten with each attempt's ID. */
   readonly query: Uint8Array;
-  onReply(reply: Uint8Array, via: Upstream, tcp: boolean): Verdict;
-  /** Every attempt failed or the deadline passed. */
+  /** Classifies a reply to `sent` (the query as it went out); for Answer the reply stays prepared in
+   * the core until accept() is called. */
+  classify(reply: Uint8Array, sent: Uint8Array, via: Upstream, tcp: boolean): { cls: ReplyClass; rcode: number };
+  /** Called right after classify() returned Answer. */
+  accept(via: Upstream, tcp: boolean): void;
+  /** Every upstream failed or the deadline passed. */
   onFailure(reason: string): void;
 }
 
@@ -31,6 +41,17 @@ export interface ForwarderSettings {
   attemptTimeoutMs: number;
   deadlineMs: number;
   failfastAllUnhealthy: boolean;
+}
+
+const OPT_LEN = 11; // our OPT record: root owner, type, class, ttl, rdlength 0
+
+/** One query's walk through the upstreams. */
+interface Walk {
+  task: ForwardTask;
+  order: Upstream[];
+  i: number;
+  deadline: number;
+  lastReason: string;
 }
 
 export class Forwarder {
@@ -52,7 +73,16 @@ export class Forwarder {
 
   release(): void { if (this.inflight > 0) this.inflight--; }
 
-  /** Runs the task to completion: exactly one onReply → Done, or one onFailure. Releases the slot. */
+  /** Clients waiting for an answer from this zone's upstreams: also at most maxConcurrent. */
+  waiting = 0;
+  tryWait(): boolean {
+    if (this.waiting >= this.settings.maxConcurrent) { this.rejected++; return false; }
+    this.waiting++;
+    return true;
+  }
+  unwait(n: number): void { this.waiting = Math.max(0, this.waiting - n); }
+
+  /** Runs the task to completion: exactly one accept() or one onFailure(). Releases the slot. */
   forward(task: ForwardTask): void {
     const order = this.policy.order(this.upstreams);
     if (order.length === 0) { this.finish(task, "no upstreams configured"); return; }
@@ -60,8 +90,8 @@ export class Forwarder {
       this.finish(task, "all upstreams unhealthy");
       return;
     }
-    const deadline = Date.now() + this.settings.deadlineMs;
-    this.attempt(task, order, 0, this.settings.forceTcp, deadline, "", false);
+    const walk: Walk = { task, order, i: 0, deadline: Date.now() + this.settings.deadlineMs, lastReason: "" };
+    this.attempt(walk, task.query, this.settings.forceTcp, false);
   }
 
   private finish(task: ForwardTask, reason: string): void {
@@ -69,56 +99,84 @@ export class Forwarder {
     task.onFailure(reason);
   }
 
-  // retriedHere: a TCP connection to this upstream already failed under this query once: this attempt
-  // goes on a fresh connection, and another transport error moves on to the next upstream.
-  private attempt(task: ForwardTask, order: Upstream[], i: number, tcp: boolean, deadline: number, lastReason: string, retriedHere: boolean): void {
-    const left = deadline - Date.now();
-    // With fewer than three upstreams, go round again while time is left: behind a Service IP a retry
-    // on a new socket or connection reaches another backend.
-    if (i >= Math.max(order.length, 3) || left <= 0) {
-      this.finish(task, lastReason || "deadline passed");
+  private next(w: Walk, reason: string): void {
+    w.lastReason = reason;
+    w.i++;
+    this.attempt(w, w.task.query, this.settings.forceTcp, false);
+  }
+
+  // One attempt on order[i]. `query` is the task's query or its EDNS-less variant. freshConnection: a
+  // TCP connection to this upstream already dropped under this query: this attempt goes on a new one.
+  private attempt(w: Walk, query: Uint8Array, tcp: boolean, freshConnection: boolean): void {
+    const left = w.deadline - Date.now();
+    if (w.i >= w.order.length || left <= 0) {
+      this.finish(w.task, w.lastReason || "deadline passed");
       return;
     }
-    const up = order[i % order.length];
+    const up = w.order[w.i];
     const id = up.allocateId(tcp);
-    task.query[0] = id >> 8;
-    task.query[1] = id & 0xff;
+    query[0] = id >> 8;
+    query[1] = id & 0xff;
     let settled = false;
     const sentAt = performance.now();
-    const next = (reason: string, countFailure: boolean) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (countFailure) up.failed();
-      this.attempt(task, order, i + 1, this.settings.forceTcp, deadline, reason, false);
-    };
-    const withdraw = up.send(tcp, task.query, {
+    const settle = () => { settled = true; clearTimeout(timer); };
+    const withdraw = up.send(tcp, query, {
       onReply: (msg) => {
         if (settled) return false;
-        let v: Verdict;
-        try { v = task.onReply(msg, up, tcp); } catch { v = Verdict.Drop; } // never let one reply break the transport
-        if (v === Verdict.Drop) return false;
-        settled = true;
-        up.observe(rcodeName(msg[3] & 0xf), (performance.now() - sentAt) / 1000);
-        clearTimeout(timer);
-        if (v === Verdict.Done) { up.succeeded(); this.release(); return true; }
-        if (v === Verdict.RetryTcp) { up.succeeded(); this.attempt(task, order, i, true, deadline, "truncated", retriedHere); return true; }
-        // Failover: the server is reachable but failing this query
-        up.failed();
-        this.attempt(task, order, i + 1, this.settings.forceTcp, deadline, `${up.name} answered with an error`, false);
+        let verdict: { cls: ReplyClass; rcode: number };
+        try { verdict = w.task.classify(msg, query, up, tcp); } catch { verdict = { cls: ReplyClass.Drop, rcode: 0 }; } // never let one reply break the transport
+        if (verdict.cls === ReplyClass.Drop) return false;
+        settle();
+        up.observe(rcodeName(verdict.rcode), (performance.now() - sentAt) / 1000);
+        up.reachable();
+        switch (verdict.cls) {
+          case ReplyClass.Answer:
+            this.release();
+            w.task.accept(up, tcp);
+            break;
+          case ReplyClass.Truncated:
+            this.attempt(w, query, true, false);
+            break;
+          case ReplyClass.Rejected:
+            if (verdict.rcode === 1 && query === w.task.query && hasOurOpt(query)) {
+              this.attempt(w, withoutEdns(query), tcp, false);
+              break;
+            }
+            this.next(w, `${up.name} answered ${rcodeName(verdict.rcode)}`);
+            break;
+          default:
+            up.checkHealth();
+            this.next(w, `${up.name} answered ${rcodeName(verdict.rcode)}`);
+        }
         return true;
       },
       onError: (err) => {
+        if (settled) return;
+        settle();
         // a connection that dropped (a backend pod went away) costs one retry on another connection
-        if (tcp && !retriedHere && !settled) {
-          settled = true;
-          clearTimeout(timer);
-          this.attempt(task, order, i, tcp, deadline, `${up.name}: ${err.message}`, true);
-          return;
-        }
-        next(`${up.name}: ${err.message}`, true);
+        if (tcp && !freshConnection) { this.attempt(w, query, tcp, true); return; }
+        up.failed();
+        this.next(w, `${up.name}: ${err.message}`);
       },
-    }, retriedHere);
-    const timer = setTimeout(() => { withdraw(true); next(`${up.name}: timeout`, true); }, Math.min(this.settings.attemptTimeoutMs, left));
+    }, freshConnection);
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      withdraw(true);
+      up.failed();
+      this.next(w, `${up.name}: timeout`);
+    }, Math.min(this.settings.attemptTimeoutMs, left));
   }
+}
+
+// Our upstream queries end with our OPT (see the core's buildUpstreamQuery), so dropping EDNS is
+// dropping those last octets and the additional count.
+function hasOurOpt(q: Uint8Array): boolean {
+  return q.length >= 12 + OPT_LEN && q[10] === 0 && q[11] === 1 && q[q.length - OPT_LEN] === 0 && q[q.length - OPT_LEN + 1] === 0 && q[q.length - OPT_LEN + 2] === 41;
+}
+
+function withoutEdns(q: Uint8Array): Uint8Array {
+  const plain = q.slice(0, q.length - OPT_LEN);
+  plain[11] = 0;
+  return plain;
 }

@@ -1,5 +1,7 @@
-// One upstream server: its transports and its health. After maxFails consecutive failures it is
-// marked down and probed in the background until a probe is answered (CoreDNS forward semantics).
+// One upstream server: its transports and its health. Transport failures (timeouts, errors) and failed
+// health probes count; after maxFails in a row it is marked down and probed in the background until a
+// probe is answered. An error answer (SERVFAIL, REFUSED) is not a transport failure: it only starts a
+// probe (CoreDNS forward semantics).
 import type { Runtime } from "../runtime/types";
 import { formatEndpoint, type Endpoint } from "../config/endpoint";
 import type { Logger } from "../log";
@@ -29,6 +31,7 @@ export class Upstream {
   down = false;
   preferTcpProbe = false;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
+  private probing = false;
   readonly counters = { queries: 0, failures: 0, healthcheckFailures: 0 };
   /** Upstream round-trip time by the reply's rcode. */
   readonly durations = new Map<string, Histogram>();
@@ -55,13 +58,24 @@ export class Upstream {
     return tcp ? this.tcp.allocateId() : this.udp.allocateId();
   }
 
-  succeeded(): void {
+  /** A reply arrived: the transport works, whatever the rcode said. */
+  reachable(): void {
     this.fails = 0;
     if (this.down) this.markUp();
   }
 
+  /** A transport failure (timeout, connection error): counts toward maxFails. */
   failed(): void {
     this.counters.failures++;
+    this.countFailure();
+  }
+
+  /** An error answer (SERVFAIL, REFUSED) says nothing about the transport: probe it, once, now. */
+  checkHealth(): void {
+    if (this.opts.healthCheck && !this.probing && !this.down) this.probe();
+  }
+
+  private countFailure(): void {
     this.fails++;
     if (!this.down && this.fails >= this.opts.maxFails) {
       this.down = true;
@@ -81,30 +95,40 @@ export class Upstream {
 
   private startProbing(): void {
     if (this.probeTimer) return;
-    this.probeTimer = setInterval(() => this.probe(), this.opts.healthCheckIntervalMs);
+    this.probeTimer = setInterval(() => { if (!this.probing) this.probe(); }, this.opts.healthCheckIntervalMs);
   }
 
   private stopProbing(): void {
     if (this.probeTimer) { clearInterval(this.probeTimer); this.probeTimer = null; }
   }
 
+  // ". IN NS": any reply with our ID proves the upstream answers (even REFUSED); no reply within the
+  // interval, or a transport error, is a failed probe and counts toward maxFails.
   private probe(): void {
     const tcp = this.preferTcpProbe;
     const q = probeQuery(this.allocateId(tcp));
+    this.probing = true;
     let done = false;
+    const failedProbe = () => {
+      done = true;
+      this.probing = false;
+      this.counters.healthcheckFailures++;
+      this.countFailure();
+    };
     const withdraw = this.send(tcp, q, {
       onReply: (msg) => {
         if (done || msg.length < 12 || (msg[2] & 0x80) === 0) return false;
         done = true;
+        this.probing = false;
         clearTimeout(timer);
-        if (this.down) this.markUp();
+        this.reachable();
         return true;
       },
-      onError: () => { if (!done) { done = true; clearTimeout(timer); this.counters.healthcheckFailures++; } },
+      onError: () => { if (!done) { clearTimeout(timer); failedProbe(); } },
     });
     this.counters.queries--; // probes are not client queries
     const timer = setTimeout(() => {
-      if (!done) { done = true; withdraw(); this.counters.healthcheckFailures++; }
+      if (!done) { withdraw(); failedProbe(); }
     }, Math.max(100, this.opts.healthCheckIntervalMs - 10));
   }
 

@@ -124,7 +124,8 @@ export function randomReply(r: Rng, id: number, q: { name: string; type: string;
       }
       break;
     case "SOA": answers.push(soa(r, q.name)); break;
-    case "NXDOMAIN": rcode = 3; answers.push(...rrs); authorities.push(soa(r, zone)); break;
+    // the denial comes from the zone of the chain's last name, so its SOA does too
+    case "NXDOMAIN": rcode = 3; answers.push(...rrs); authorities.push(soa(r, target.split(".").slice(-2).join("."))); break;
     case "NODATA": authorities.push(soa(r, zone)); break;
     case "NXDOMAIN_NO_SOA": rcode = 3; break;
   }
