@@ -103,6 +103,25 @@ describe("spoofed and mismatched replies are dropped and never cached", () => {
     });
   }
 
+  test("a reply is accepted only on the socket its query left from", async () => {
+    const held: Query[] = [];
+    let u!: HostileUpstream;
+    u = await hostile("127.0.12.3", (q, r) => {
+      held.push(q);
+      if (held.length < 2) return;
+      // both queries are out, on two of our sockets: answer the first on the second one's port, with
+      // the right ID and question, then properly on its own socket a little later
+      const [a, b] = held;
+      if (a.from.port === b.from.port) { r.send(answer(q)); return; }
+      u.sendUdp(encode(answer(a, "6.6.6.6")), b.from);
+      setTimeout(() => { u.sendUdp(encode(answer(a)), a.from); u.sendUdp(encode(answer(b)), b.from); }, 50);
+    });
+    const s = await localdns({ vnet: [ep(u)] });
+    const [ra, rb] = await Promise.all([query(s.vnet.host, s.vnet.port, "sock-a.example.org"), query(s.vnet.host, s.vnet.port, "sock-b.example.org")]);
+    expect(held[0].from.port).not.toBe(held[1].from.port);
+    expect([ra.answers[0]?.data, rb.answers[0]?.data]).toEqual(["10.1.2.3", "10.1.2.3"]);
+  });
+
   test("a duplicated reply answers the client once; a later different reply with the same ID changes nothing", async () => {
     const u = await hostile("127.0.12.3", (q, r) => {
       r.send(answer(q));

@@ -14,6 +14,8 @@ interface Slot { sock: UdpSocket | null; binding: Promise<UdpSocket> | null; use
 
 export class UdpTransport {
   private readonly pending = new Map<number, PendingQuery>();
+  /** The socket each pending query left from: a reply is accepted only there (spoofing resistance). */
+  private readonly sentOn = new Map<number, UdpSocket>();
   private readonly slots: Slot[] = [];
   private nextSlot = 0;
   private closed = false;
@@ -48,6 +50,7 @@ export class UdpTransport {
       (sock) => {
         if (this.pending.get(id) !== p) return;
         sentOn = sock;
+        this.sentOn.set(id, sock);
         this.sent++;
         slot.used++;
         sock.send(copy, this.to.port, this.to.host);
@@ -58,6 +61,7 @@ export class UdpTransport {
     return (timedOut = false) => {
       if (this.pending.get(id) !== p) return;
       this.pending.delete(id);
+      this.sentOn.delete(id);
       if (timedOut && sentOn !== null && slot.sock === sentOn) this.retire(slot);
     };
   }
@@ -67,7 +71,7 @@ export class UdpTransport {
     this.connMisses++;
     if (!slot.binding) {
       const host = this.to.family === 6 ? "::" : "0.0.0.0";
-      slot.binding = this.rt.bindUdp(host, 0, (_s, buf, port, addr) => this.onData(buf, port, addr)).then((s) => {
+      slot.binding = this.rt.bindUdp(host, 0, (sock, buf, port, addr) => this.onData(sock, buf, port, addr)).then((s) => {
         slot.binding = null;
         if (this.closed) { s.close(); throw new Error("transport closed"); }
         slot.sock = s;
@@ -85,11 +89,12 @@ export class UdpTransport {
     if (old) setTimeout(() => old.close(), this.lingerMs);
   }
 
-  private onData(buf: Uint8Array, port: number, addr: string): void {
+  private onData(sock: UdpSocket, buf: Uint8Array, port: number, addr: string): void {
     if (buf.length < 12 || port !== this.to.port || !sameHost(addr, this.to.host)) return;
     const id = (buf[0] << 8) | buf[1];
     const p = this.pending.get(id);
-    if (p && p.onReply(buf)) this.pending.delete(id);
+    if (!p || this.sentOn.get(id) !== sock) return;
+    if (p.onReply(buf)) { this.pending.delete(id); this.sentOn.delete(id); }
   }
 
   close(): void {
@@ -98,6 +103,7 @@ export class UdpTransport {
     const err = new Error("transport closed");
     for (const p of this.pending.values()) p.onError(err);
     this.pending.clear();
+    this.sentOn.clear();
   }
 }
 
