@@ -78,6 +78,12 @@ export class Appliance {
     app.applyUpstreams(c);
     app.applyZones(c);
     app.applyHosts(c);
+    if (c.cache.snapshotPath) {
+      // a warm restart needs somewhere to write: made now, so a problem shows at start, not at shutdown
+      try { o.runtime.makeParentDir(c.cache.snapshotPath); } catch (e) {
+        o.log.warn("snapshot directory cannot be created; the cache will not survive a restart", { path: c.cache.snapshotPath, error: (e as Error).message });
+      }
+    }
     if (c.cache.snapshotPath) restoreFromFile(core, app.snapshotIO(), c.cache.snapshotPath, app.zoneRefs, clock.nowSeconds(), o.log);
     try {
       await app.applyListeners(c);

@@ -10,9 +10,11 @@ afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
 
 let up: FakeUpstream;
 let down = false;
+let answerTtl = 60;
 async function setup(vnetZone: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   down = false;
-  up = await startFakeUpstream("127.0.0.3", (q) => (down ? { kind: "drop" } : { kind: "answer", ttl: 60 }));
+  answerTtl = 60;
+  up = await startFakeUpstream("127.0.0.3", (q) => (down ? { kind: "drop" } : { kind: "answer", ttl: answerTtl }));
   cleanups.push(() => up.stop());
   const clock = new ManualClock();
   const s: Started = await startInProcess({
@@ -135,4 +137,33 @@ test("negative answers are cached per SOA; NXDOMAIN and NODATA are kept apart", 
   await ask("nx.example.org"); // expired: served stale, refreshed in the background
   await sleep(50);
   expect(up.seen.length).toBe(4);
+});
+
+test("prefetch also works for short TTLs: at ceil(10 %) of TTL 5, the last second", async () => {
+  const { s, clock, ask } = await setup({});
+  answerTtl = 5;
+  await ask("short.example.org");
+  clock.advance(1);
+  await ask("short.example.org"); // 4 s left: not yet
+  await sleep(50);
+  expect(s.app.handler.stats.prefetches).toBe(0);
+  clock.advance(3);
+  await ask("short.example.org"); // 1 s left: refresh now
+  await sleep(50);
+  expect(s.app.handler.stats.prefetches).toBe(1);
+  expect(up.seen.length).toBe(2);
+});
+
+test("while an entry is served stale, its refresh asks the upstream at most once per recheck interval", async () => {
+  const { s, clock, ask } = await setup({ serveStale: "Immediate" }, { cache: { staleRecheckSeconds: 30 } });
+  await ask("flaky.example.org");
+  down = true;
+  clock.advance(61);
+  await ask("flaky.example.org"); // stale answer, one refresh that times out
+  await sleep(700);
+  const asked = up.seen.length;
+  for (let i = 0; i < 5; i++) expect((await ask("flaky.example.org")).answers[0].data).toBe("10.1.2.3");
+  await sleep(100);
+  expect(up.seen.length).toBe(asked);
+  expect(s.app.handler.stats.staleServed).toBe(6);
 });

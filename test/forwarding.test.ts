@@ -2,7 +2,7 @@
 import { describe, test, expect, afterEach } from "bun:test";
 import { startFakeUpstream, answerFor, type FakeUpstream } from "./helpers/fake-upstream";
 import { startInProcess, type Started } from "./helpers/appliance";
-import { query, sleep, packet, udpRaw } from "./helpers/dns";
+import { query, sleep, packet, udpRaw, tcpRaw } from "./helpers/dns";
 
 // A query for a numeric qtype that dns-packet has no name for.
 function rawQuery(name: string, qtype: number): Buffer {
@@ -336,6 +336,30 @@ describe("failure handling", () => {
     expect(s.app.core.stats().negativeEntries).toBe(1);
     expect(nd.authorities.map((r: any) => [r.type, r.ttl])).toEqual([["SOA", 7]]);
   });
+});
+
+test("clients waiting for one name are capped per name and per zone (maxConcurrent); oversized queries are not forwarded", async () => {
+  const up = await upstream("127.0.0.3", () => ({ kind: "drop" }));
+  const s = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) }, forward: { attemptTimeoutMs: 400, deadlineMs: 500 }, cache: { failureCacheSeconds: 0 } });
+  const rcodes = (list: any[]) => list.reduce((m: Record<string, number>, a) => ({ ...m, [a.rcode]: (m[a.rcode] ?? 0) + 1 }), {});
+  // sent in bursts of 50: 300 datagrams at once would overflow the listener's default receive buffer
+  const pending: Promise<any>[] = [];
+  for (let i = 0; i < 300; i++) {
+    pending.push(query(s.vnet.host, s.vnet.port, "stuck.example.org", "A", { id: i }));
+    if (i % 50 === 49) await sleep(5);
+  }
+  const same = await Promise.all(pending);
+  expect(rcodes(same)).toEqual({ SERVFAIL: 256, REFUSED: 44 });
+  const s2 = await localdns({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) }, forward: { attemptTimeoutMs: 400, deadlineMs: 500 }, vnetDNSOverrides: { ".": { maxConcurrent: 10 } } });
+  const spread = await Promise.all(Array.from({ length: 30 }, (_, i) => query(s2.vnet.host, s2.vnet.port, `n${i % 5}.example.org`)));
+  expect(rcodes(spread)).toEqual({ SERVFAIL: 10, REFUSED: 20 });
+  // a query padded past 4096 octets (EDNS padding) is refused before it reaches an upstream
+  const before = up.seen.length;
+  const padded = packet.encode({ type: "query", id: 5, flags: packet.RECURSION_DESIRED, questions: [{ name: "pad.example.org", type: "A", class: "IN" }],
+    additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232, options: [{ code: 12, data: Buffer.alloc(5000) }] } as any] });
+  const big = packet.decode(await tcpRaw(s.vnet.host, s.vnet.port, padded));
+  expect(big.rcode).toBe("REFUSED");
+  expect(up.seen.length).toBe(before);
 });
 
 test("concurrent identical misses are coalesced into one upstream query, each answer with its own ID and case", async () => {

@@ -1,5 +1,6 @@
 // Runtime adapter for Bun.
-import { renameSync, writeFileSync, readFileSync, openSync, fsyncSync, closeSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic, makeParentDir } from "./files";
 import wasmPath from "../../build/core.wasm" with { type: "file" };
 import { sdNotify } from "./bun-notify";
 import type { Runtime, UdpSocket, UdpDataHandler, TcpConn, TcpHandlers, TcpServer, HttpServer } from "./types";
@@ -112,13 +113,8 @@ export const bunRuntime: Runtime = {
 
   readTextFile: (path) => readFileSync(path, "utf8"),
   readFile: (path) => new Uint8Array(readFileSync(path)),
-  writeFileAtomic(path, data) {
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, data, { mode: 0o600 });
-    const fd = openSync(tmp, "r");
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-    renameSync(tmp, path);
-  },
+  writeFileAtomic: (path, data) => writeFileAtomic(path, data, process.pid),
+  makeParentDir,
   onSignal(signal, handler) { process.on(signal, handler); },
   exit(code: number): never { process.exit(code); },
   env: (name) => process.env[name],

@@ -1,7 +1,8 @@
 // Runtime adapter for Deno (deno run, or the `deno compile` binary built by build/build-deno.ts).
 // Files go through node:fs, as in the Bun adapter, so read errors carry the same codes and messages
 // (a missing snapshot is "ENOENT", a missing config reads the same in both binaries).
-import { renameSync, writeFileSync, readFileSync, openSync, fsyncSync, closeSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic, makeParentDir } from "./files";
 import { bindDenoUdp } from "./deno-udp";
 import { listenDenoTcp, connectDenoTcp } from "./deno-tcp";
 import { serveDenoHttp } from "./deno-http";
@@ -23,13 +24,8 @@ export const denoRuntime: Runtime = {
   serveHttp: serveDenoHttp,
   readTextFile: (path) => readFileSync(path, "utf8"),
   readFile: (path) => new Uint8Array(readFileSync(path)),
-  writeFileAtomic(path, data) {
-    const tmp = `${path}.tmp-${Deno.pid}`;
-    writeFileSync(tmp, data, { mode: 0o600 });
-    const fd = openSync(tmp, "r");
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-    renameSync(tmp, path);
-  },
+  writeFileAtomic: (path, data) => writeFileAtomic(path, data, Deno.pid),
+  makeParentDir,
   onSignal(signal, handler) { Deno.addSignalListener(signal, handler); },
   exit(code: number): never { Deno.exit(code); throw new Error("unreachable"); },
   env: (name) => Deno.env.get(name),

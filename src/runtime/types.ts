@@ -56,7 +56,9 @@ export interface Runtime {
   connectTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, state: S): Promise<TcpConn<S>>;
   serveHttp(hostname: string, port: number, fetch: (req: Request) => Response | Promise<Response>): HttpServer;
   readTextFile(path: string): string;
+  /** Creates the parent directory of the file (writeFileAtomic also does). */
   writeFileAtomic(path: string, data: Uint8Array): void;
+  makeParentDir(path: string): void;
   readFile(path: string): Uint8Array;
   onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () => void): void;
   exit(code: number): never;
