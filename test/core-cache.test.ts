@@ -282,3 +282,14 @@ describe("prefetch", () => {
     expect([pf(10), pf(50), pf(91), pf(95)]).toEqual([0, 0, 1, 0]);
   });
 });
+
+test("the hash seed is chosen per process: the same name hashes differently in two cores", async () => {
+  const q = clientQuery("seeded.example.com", "A");
+  const hashes = new Set<number>();
+  for (let i = 0; i < 3; i++) {
+    const c = await loadCore(1 << 20);
+    c.handle(q, 1000, 0, false);
+    hashes.add(c.res[R.HASH]);
+  }
+  expect(hashes.size).toBe(3);
+});

@@ -389,3 +389,27 @@ test("queryLogging Log writes one JSON line per query with the CoreDNS fields", 
     for (const k of ["port", "id", "class", "size", "do", "bufsize", "rflags", "rsize", "duration"]) expect(l).toHaveProperty(k);
   }
 });
+
+test("queryLogging Log also logs answers given before a zone matched (FORMERR, NOTIMP, special names)", async () => {
+  const up = await upstream("127.0.0.3");
+  const s = await startInProcess({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) }, vnetDNSOverrides: { ".": { queryLogging: "Log" } } });
+  cleanups.push(() => s.stop());
+  await query(s.vnet.host, s.vnet.port, "example.org", "AXFR");
+  await query(s.vnet.host, s.vnet.port, "example.org", "TSIG");
+  await query(s.vnet.host, s.vnet.port, "localhost", "A");
+  const lines = s.logs.filter((l) => l.msg === "query").map((l) => [l.name, l.type, l.rcode]);
+  expect(lines).toEqual([["example.org.", "AXFR", "NOTIMP"], ["example.org.", "TSIG", "FORMERR"], ["localhost.", "A", "NOERROR"]]);
+});
+
+test("the query log of a stale answer describes the answer sent, not the refresh sent upstream", async () => {
+  let down = false;
+  const up = await upstream("127.0.0.3", () => (down ? { kind: "drop" } : { kind: "answer", ttl: 1 }));
+  const s = await startInProcess({ upstreams: { ClusterCoreDNS: ups(up), VnetDNS: ups(up) }, vnetDNSOverrides: { ".": { queryLogging: "Log", serveStale: "Immediate" } } });
+  cleanups.push(() => s.stop());
+  await query(s.vnet.host, s.vnet.port, "stale-log.example.org");
+  down = true;
+  await sleep(1100);
+  const a = await query(s.vnet.host, s.vnet.port, "stale-log.example.org");
+  const line = s.logs.filter((l) => l.msg === "query").at(-1);
+  expect({ stale: line.stale, rflags: line.rflags, rsize: line.rsize }).toEqual({ stale: true, rflags: "qr,rd,ra", rsize: packet.encode(a).length });
+});

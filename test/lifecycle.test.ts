@@ -48,6 +48,16 @@ test("restart with a snapshot: the first query after restart is a hit", async ()
   } finally { await second.stop(); }
 });
 
+test("a snapshot directory that does not exist yet is created at start", async () => {
+  const port = freePort();
+  const snap = join(dir, "not", "there", "cache.snapshot");
+  const bin = await runBinary(config(port, a, { cache: { snapshotPath: snap } }), { probe: { host: "127.0.0.1", port } });
+  expect(existsSync(join(dir, "not", "there"))).toBe(true);
+  await query("127.0.0.1", port, "dir.example.org");
+  expect(await bin.stop("SIGTERM")).toBe(0);
+  expect(existsSync(snap)).toBe(true);
+});
+
 test("a corrupt snapshot is ignored with a warning: clean start", async () => {
   const port = freePort();
   const snap = join(dir, "corrupt.snapshot");

@@ -16,8 +16,8 @@ export async function startInProcess(file: Record<string, unknown>, opts: { cloc
     mode: "Required",
     listeners: { vnetDNS: ["127.0.0.1:0"], kubeDNS: ["127.0.0.1:0"] },
     admin: { listen: null },
-    cache: { snapshotPath: null },
     ...file,
+    cache: { snapshotPath: null, ...(file.cache as object | undefined) },
   };
   const r = buildConfig(json, (p) => readFileSync(p, "utf8"));
   if (!r.ok) throw new Error(r.errors.join("\n"));
