@@ -1,5 +1,5 @@
-// Forwarding for one zone (CoreDNS's forward.go): one retry loop over the policy's order, each upstream
-// tried at most once per query within an overall deadline. What an upstream's answer means for the
+// Forwarding for one zone (CoreDNS's forward.go): one retry loop over the policy's order within an
+// overall deadline; each upstream answers at most once per query. What an upstream's answer means for the
 // query is decided here: truncated over UDP → the same upstream over TCP; FORMERR to our EDNS query →
 // the same upstream once more without EDNS (RFC 6891 6.2.2); SERVFAIL, REFUSED, FORMERR, NOTIMP or an
 // extended error → the next upstream. Only transport failures (timeouts, errors) count against an
@@ -43,7 +43,9 @@ export interface ForwarderSettings {
   failfastAllUnhealthy: boolean;
 }
 
-const OPT_LEN = 11; // our OPT record: root owner, type, class, ttl, rdlength 0
+const OPT_LEN = 11;
+const MAX_TRANSPORT_RETRIES = 2;
+const MIN_ATTEMPT_MS = 10; // less time than this left: an attempt could not be answered anyway // our OPT record: root owner, type, class, ttl, rdlength 0
 
 /** One query's walk through the upstreams. */
 interface Walk {
@@ -91,7 +93,7 @@ export class Forwarder {
       return;
     }
     const walk: Walk = { task, order, i: 0, deadline: Date.now() + this.settings.deadlineMs, lastReason: "" };
-    this.attempt(walk, task.query, this.settings.forceTcp, false);
+    this.attempt(walk, task.query, this.settings.forceTcp, 0);
   }
 
   private finish(task: ForwardTask, reason: string): void {
@@ -102,14 +104,22 @@ export class Forwarder {
   private next(w: Walk, reason: string): void {
     w.lastReason = reason;
     w.i++;
-    this.attempt(w, w.task.query, this.settings.forceTcp, false);
+    this.attempt(w, w.task.query, this.settings.forceTcp, 0);
   }
 
-  // One attempt on order[i]. `query` is the task's query or its EDNS-less variant. freshConnection: a
-  // TCP connection to this upstream already dropped under this query: this attempt goes on a new one.
-  private attempt(w: Walk, query: Uint8Array, tcp: boolean, freshConnection: boolean): void {
+  private transportFailed(w: Walk, query: Uint8Array, tcp: boolean, retry: number, reason: string): void {
+    if (retry < MAX_TRANSPORT_RETRIES) { w.lastReason = reason; this.attempt(w, query, tcp, retry + 1); }
+    else this.next(w, reason);
+  }
+
+  // One attempt on order[i]. `query` is the task's query or its EDNS-less variant. `retry` counts the
+  // transport failures on this upstream under this query so far: behind a Service IP a new socket or
+  // connection reaches another backend, so a timeout or a dropped connection is tried again on a fresh
+  // one (at most MAX_TRANSPORT_RETRIES times, within the deadline); an answer is never asked again.
+  private attempt(w: Walk, query: Uint8Array, tcp: boolean, retry: number): void {
+    const freshConnection = retry > 0;
     const left = w.deadline - Date.now();
-    if (w.i >= w.order.length || left <= 0) {
+    if (w.i >= w.order.length || left < MIN_ATTEMPT_MS) {
       this.finish(w.task, w.lastReason || "deadline passed");
       return;
     }
@@ -135,11 +145,11 @@ export class Forwarder {
             w.task.accept(up, tcp);
             break;
           case ReplyClass.Truncated:
-            this.attempt(w, query, true, false);
+            this.attempt(w, query, true, 0);
             break;
           case ReplyClass.Rejected:
             if (verdict.rcode === 1 && query === w.task.query && hasOurOpt(query)) {
-              this.attempt(w, withoutEdns(query), tcp, false);
+              this.attempt(w, withoutEdns(query), tcp, 0);
               break;
             }
             this.next(w, `${up.name} answered ${rcodeName(verdict.rcode)}`);
@@ -153,10 +163,9 @@ export class Forwarder {
       onError: (err) => {
         if (settled) return;
         settle();
-        // a connection that dropped (a backend pod went away) costs one retry on another connection
-        if (tcp && !freshConnection) { this.attempt(w, query, tcp, true); return; }
-        up.failed();
-        this.next(w, `${up.name}: ${err.message}`);
+        // a TCP connection that dropped once (a backend pod went away) is not the upstream's fault
+        if (!(tcp && retry === 0)) up.failed();
+        this.transportFailed(w, query, tcp, retry, `${up.name}: ${err.message}`);
       },
     }, freshConnection);
     const timer = setTimeout(() => {
@@ -164,7 +173,7 @@ export class Forwarder {
       settled = true;
       withdraw(true);
       up.failed();
-      this.next(w, `${up.name}: timeout`);
+      this.transportFailed(w, query, tcp, retry, `${up.name}: timeout`);
     }, Math.min(this.settings.attemptTimeoutMs, left));
   }
 }
