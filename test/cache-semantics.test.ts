@@ -161,9 +161,10 @@ test("while an entry is served stale, its refresh asks the upstream at most once
   clock.advance(61);
   await ask("flaky.example.org"); // stale answer, one refresh that times out (within the 600 ms deadline)
   await sleep(1000);
-  const asked = up.seen.length;
+  const flaky = () => up.seen.filter((q) => q.name === "flaky.example.org").length; // not the health probes
+  const asked = flaky();
   for (let i = 0; i < 5; i++) expect((await ask("flaky.example.org")).answers[0].data).toBe("10.1.2.3");
   await sleep(100);
-  expect(up.seen.length).toBe(asked);
+  expect(flaky()).toBe(asked);
   expect(s.app.handler.stats.staleServed).toBe(6);
 });
