@@ -26,7 +26,7 @@ interface Waiter {
   size: number; // octets of the query as the client sent it (query log)
   tcp: boolean;
   send: Send;
-  stale: Uint8Array | null;
+  stale: boolean; // serve-stale Verify: a stale answer was in the cache when this client asked
   remote: string;
   port: number;
   started: number;
@@ -222,15 +222,14 @@ export class QueryHandler {
         this.refresh(zone, false);
         return;
       }
-      const stale = zone.settings.serveStale === "Verify" ? core.copyOut(staleLen) : null;
-      this.miss(set, zone, msg, tcp, send, stale, addr, port);
+      this.miss(set, zone, msg, tcp, send, zone.settings.serveStale === "Verify", addr, port);
       return;
     }
     this.stats.misses++;
-    this.miss(set, zone, msg, tcp, send, null, addr, port);
+    this.miss(set, zone, msg, tcp, send, false, addr, port);
   }
 
-  private miss(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, stale: Uint8Array | null, addr: string, port: number): void {
+  private miss(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, stale: boolean, addr: string, port: number): void {
     const core = this.core;
     const key = core.keyString();
     const now = performance.now();
@@ -262,7 +261,7 @@ export class QueryHandler {
 
   private refuse(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number, reason: string): void {
     this.stats.refused++;
-    const w: Waiter = { query: this.core.compactQuery(), size: msg.length, tcp, send, stale: null, remote: addr, port, started: performance.now() };
+    const w: Waiter = { query: this.core.compactQuery(), size: msg.length, tcp, send, stale: false, remote: addr, port, started: performance.now() };
     const n = this.core.answerError(msg, Rcode.REFUSED);
     this.stats.response(set, zone.index, Rcode.REFUSED);
     this.stats.duration[set].fast();
@@ -333,14 +332,22 @@ export class QueryHandler {
     if (inf.waiters.length === 0) this.log.debug("background refresh failed", { zone: inf.zone.settings.zone, reason });
   }
 
-  // One client's answer when resolution failed: its stale copy if it has one, else SERVFAIL.
+  // One client's answer when resolution failed: the stale entry rendered for it, if it had one and the
+  // cache still holds it (rendered now, so waiting clients never hold copies of big answers), else
+  // SERVFAIL.
   private failed(zone: ZoneRuntime, w: Waiter, reason: string): void {
     if (w.stale) {
-      this.stats.staleServed++;
-      this.stats.response(zone.set, zone.index, w.stale[3] & 0xf);
-      this.stats.duration[zone.set].observe((performance.now() - w.started) / 1000);
-      safeSend(w, w.stale);
-      return;
+      const core = this.core;
+      const n = core.handle(w.query, this.clock.nowSeconds(), zone.set, w.tcp);
+      const status = core.res[R.STATUS];
+      const len = n > 0 ? n : status === Status.STALE ? core.res[R.OUT_LEN] : 0;
+      if (len > 0) {
+        this.stats.staleServed++;
+        this.stats.response(zone.set, zone.index, core.mem[core.OUT + 3] & 0xf);
+        this.stats.duration[zone.set].observe((performance.now() - w.started) / 1000);
+        safeSend(w, core.out(len));
+        return;
+      }
     }
     this.stats.servfail++;
     this.reply(zone, w, this.core.answerError(w.query, Rcode.SERVFAIL), Rcode.SERVFAIL);

@@ -38,12 +38,16 @@ export class UdpTransport {
   }
 
   /** Sends query (its ID already allocated); returns a function that withdraws it. Withdrawn after a
-   * timeout, the socket it went out on is retired: its conntrack entry may pin a backend that is gone. */
-  send(query: Uint8Array, p: PendingQuery): (timedOut?: boolean) => void {
+   * timeout, the socket it went out on is retired: its conntrack entry may pin a backend that is gone.
+   * freshSocket: send from a newly bound socket. */
+  send(query: Uint8Array, p: PendingQuery, freshSocket = false): (timedOut?: boolean) => void {
     const id = (query[0] << 8) | query[1];
     this.pending.set(id, p);
     const slot = this.slots[this.nextSlot];
     this.nextSlot = (this.nextSlot + 1) % this.slots.length;
+    // a retry after a timeout goes out from a new source port: a new conntrack entry, so behind a
+    // Service IP a new pick of backend, never the one that just failed to answer
+    if (freshSocket && slot.sock) this.retire(slot);
     const copy = query.slice();
     let sentOn: UdpSocket | null = null;
     this.socketFor(slot).then(

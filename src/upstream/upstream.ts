@@ -51,7 +51,7 @@ export class Upstream {
 
   send(tcp: boolean, query: Uint8Array, p: PendingQuery, freshConnection = false): (timedOut?: boolean) => void {
     this.counters.queries++;
-    return tcp ? this.tcp.send(query, p, freshConnection) : this.udp.send(query, p);
+    return tcp ? this.tcp.send(query, p, freshConnection) : this.udp.send(query, p, freshConnection);
   }
 
   allocateId(tcp: boolean): number {
