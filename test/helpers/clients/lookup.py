@@ -1,0 +1,77 @@
+# dnspython's stub resolver as a client (it reads /etc/resolv.conf: nameserver, search, ndots).
+# Same arguments and output as lookup.c: pairs of OP NAME, one JSON line per lookup; "any NAME" asks
+# type ANY and prints the rcode, then the answer's "owner type" pairs.
+import json
+import sys
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.resolver
+import dns.reversename
+
+resolver = dns.resolver.Resolver()
+
+
+def bare(name):
+    return name.to_text().rstrip(".")
+
+
+def addresses(name, types):
+    found, missing = [], 0
+    for t in types:
+        try:
+            found += [r.address for r in resolver.resolve(name, t, search=True)]
+        except dns.resolver.NoAnswer:
+            missing += 1
+    if missing == len(types):
+        raise dns.resolver.NoAnswer()
+    return found
+
+
+def lookup(op, name):
+    if op == "host":
+        return addresses(name, ["A", "AAAA"])
+    if op == "host4":
+        return addresses(name, ["A"])
+    if op == "host6":
+        return addresses(name, ["AAAA"])
+    if op == "ptr":
+        return [bare(r.target) for r in resolver.resolve(dns.reversename.from_address(name), "PTR")]
+    if op == "srv":
+        return [f"{r.priority} {r.weight} {r.port} {bare(r.target)}" for r in resolver.resolve(name, "SRV", search=True)]
+    if op == "any":
+        # the Resolver class refuses meta-queries; a client asks them with dns.query (TCP after TC=1)
+        q = dns.message.make_query(name, "ANY")
+        r, _ = dns.query.udp_with_fallback(q, resolver.nameservers[0], timeout=5)
+        return [dns.rcode.to_text(r.rcode())] + [f"{bare(s.name)} {dns.rdatatype.to_text(s.rdtype)}" for s in r.answer]
+    raise ValueError(f"unknown op {op}")
+
+
+def classify(err):
+    if isinstance(err, dns.resolver.NXDOMAIN):
+        return "NXDOMAIN"
+    if isinstance(err, dns.resolver.NoAnswer):
+        return "NOANSWER"
+    if isinstance(err, dns.resolver.LifetimeTimeout):
+        return "TIMEOUT"
+    if isinstance(err, dns.resolver.NoNameservers):
+        return "NONAMESERVERS"
+    return type(err).__name__
+
+
+args = sys.argv[1:]
+for i in range(0, len(args) - 1, 2):
+    op, name = args[i], args[i + 1]
+    t0 = time.monotonic()
+    out = {"op": op, "name": name}
+    try:
+        items = lookup(op, name)
+        # "any" keeps the rcode first; everything else is a set
+        out.update(ok=True, result=items[:1] + sorted(set(items[1:])) if op == "any" else sorted(set(items)))
+    except Exception as e:  # every failure is reported, never raised
+        out.update(ok=False, error=classify(e))
+    out["ms"] = round((time.monotonic() - t0) * 1000, 1)
+    print(json.dumps(out), flush=True)
