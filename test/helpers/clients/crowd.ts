@@ -2,9 +2,11 @@
 // at localdns). Each round starts 100 clients at once; half close their socket early:
 //   25 glibc getaddrinfo of a name whose A answer is truncated (glibc drops the UDP socket for TCP)
 //   25 raw UDP clients that send A+AAAA from one socket and close after the first reply, or at once
-// and the other half must all get complete, correct answers in under 1 s:
-//   25 glibc getaddrinfo of an ordinary Service name
-//   25 raw UDP clients that send A+AAAA from one socket and wait for both replies
+// and the other half must all get complete, correct answers:
+//   25 glibc getaddrinfo of an ordinary Service name (each must take under 1 s, timed inside glibc's
+//      own process: glibc's retry after a lost answer is 5 s)
+//   25 raw UDP clients that send A+AAAA from one socket and wait for both replies (lost: no reply in
+//      3 s; replies after 1 s are counted as rawLate, timed on this busy event loop, so not a verdict)
 // Expected answers come from knotd asked directly (TCP). Prints one JSON summary line.
 // Usage: bun crowd.ts LOOKUP_BINARY SERVER_IP KNOT_IP ROUNDS
 import * as dgram from "node:dgram";
@@ -17,8 +19,9 @@ const rounds = Number(roundsText);
 const WEB = "web.default.svc.cluster.local";
 const BIG = "headless.default.svc.cluster.local";
 const STALL_MS = 1000;
+const LOST_MS = 3000;
 
-const summary = { rounds, others: 0, lost: 0, slow: 0, wrong: 0, closers: 0, closersWrong: 0, closersSlow: 0, examples: [] as string[] };
+const summary = { rounds, others: 0, lost: 0, slow: 0, wrong: 0, rawLate: 0, closers: 0, closersWrong: 0, closersSlow: 0, examples: [] as string[] };
 // a few examples of each kind of failure, not the first ten of one kind
 const noted = new Map<string, number>();
 const note = (s: string) => {
@@ -51,6 +54,7 @@ function glibc(name: string): Promise<{ ok: boolean; result?: string[]; error?: 
   });
 }
 
+/** ms: when the last reply was read */
 type RawOutcome = { a?: string[]; aaaa?: string[]; ms: number };
 /** A and AAAA from one socket, as glibc sends them. closeAfter: replies to wait for (0: close at once). */
 function raw(name: string, closeAfter: 0 | 1 | 2): Promise<RawOutcome> {
@@ -65,11 +69,10 @@ function raw(name: string, closeAfter: 0 | 1 | 2): Promise<RawOutcome> {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      out.ms = performance.now() - t0;
       s.close();
       resolve(out);
     };
-    const timer = setTimeout(finish, STALL_MS);
+    const timer = setTimeout(finish, LOST_MS);
     s.on("message", (m) => {
       let r: any;
       try { r = packet.decode(m); } catch { return; }
@@ -77,6 +80,7 @@ function raw(name: string, closeAfter: 0 | 1 | 2): Promise<RawOutcome> {
       if (!type || r.questions?.[0]?.name?.toLowerCase() !== name) return;
       const data = r.answers.filter((a: any) => a.type === type).map((a: any) => String(a.data)).sort();
       if (type === "A") out.a = data; else out.aaaa = data;
+      out.ms = performance.now() - t0;
       if (++replies >= closeAfter) finish();
     });
     s.bind(0, () => {
@@ -108,8 +112,9 @@ for (let round = 0; round < rounds; round++) {
     }));
     work.push(raw(WEB, 2).then((r) => {
       summary.others++;
-      if (r.a === undefined || r.aaaa === undefined) { summary.lost++; note(`round ${round}: raw client missing ${r.a === undefined ? "A" : ""}${r.aaaa === undefined ? " AAAA" : ""} after ${Math.round(r.ms)} ms`); }
-      else if (!same(r.a, want.webA) || !same(r.aaaa, want.webAAAA)) { summary.wrong++; note(`round ${round}: raw client got ${JSON.stringify(r)}`); }
+      if (r.a === undefined || r.aaaa === undefined) { summary.lost++; note(`round ${round}: raw client missing ${r.a === undefined ? "A" : ""}${r.aaaa === undefined ? " AAAA" : ""} after ${LOST_MS} ms`); return; }
+      if (r.ms >= STALL_MS) summary.rawLate++;
+      if (!same(r.a, want.webA) || !same(r.aaaa, want.webAAAA)) { summary.wrong++; note(`round ${round}: raw client got ${JSON.stringify(r)}`); }
     }));
   }
   await Promise.all(work);

@@ -1,6 +1,7 @@
 # dnspython's stub resolver as a client (it reads /etc/resolv.conf: nameserver, search, ndots).
-# Same arguments and output as lookup.c: pairs of OP NAME, one JSON line per lookup; "any NAME" asks
-# type ANY and prints the rcode, then the answer's "owner type" pairs.
+# Same arguments and output as lookup.c: pairs of OP NAME, one JSON line per lookup. "raw:TYPE NAME"
+# asks one message (dns.query, TCP after TC=1) and prints its rcode, then "owner TYPE" for each answer
+# RRset and "additional owner TYPE" for each additional one (OPT aside).
 import json
 import sys
 import time
@@ -42,11 +43,13 @@ def lookup(op, name):
         return [bare(r.target) for r in resolver.resolve(dns.reversename.from_address(name), "PTR")]
     if op == "srv":
         return [f"{r.priority} {r.weight} {r.port} {bare(r.target)}" for r in resolver.resolve(name, "SRV", search=True)]
-    if op == "any":
-        # the Resolver class refuses meta-queries; a client asks them with dns.query (TCP after TC=1)
-        q = dns.message.make_query(name, "ANY")
+    if op.startswith("raw:"):
+        # also how a client asks ANY: the Resolver class refuses meta-queries
+        q = dns.message.make_query(name, op[4:])
         r, _ = dns.query.udp_with_fallback(q, resolver.nameservers[0], timeout=5)
-        return [dns.rcode.to_text(r.rcode())] + [f"{bare(s.name)} {dns.rdatatype.to_text(s.rdtype)}" for s in r.answer]
+        rrsets = [f"{bare(s.name)} {dns.rdatatype.to_text(s.rdtype)}" for s in r.answer]
+        rrsets += [f"additional {bare(s.name)} {dns.rdatatype.to_text(s.rdtype)}" for s in r.additional]
+        return [dns.rcode.to_text(r.rcode())] + rrsets
     raise ValueError(f"unknown op {op}")
 
 
@@ -69,8 +72,8 @@ for i in range(0, len(args) - 1, 2):
     out = {"op": op, "name": name}
     try:
         items = lookup(op, name)
-        # "any" keeps the rcode first; everything else is a set
-        out.update(ok=True, result=items[:1] + sorted(set(items[1:])) if op == "any" else sorted(set(items)))
+        # "raw:" keeps the rcode first; everything else is a set
+        out.update(ok=True, result=items[:1] + sorted(set(items[1:])) if op.startswith("raw:") else sorted(set(items)))
     except Exception as e:  # every failure is reported, never raised
         out.update(ok=False, error=classify(e))
     out["ms"] = round((time.monotonic() - t0) * 1000, 1)

@@ -122,6 +122,7 @@ export const CASES: Case[] = [
   { title: "AAAA only", op: "host6", name: "v6only", fqdn: `v6only.${C}`, want: ["fd00:10:96::2:1"], short: true },
   { title: "CNAME (ExternalName) to a Service", op: "host", name: "alias", fqdn: `alias.${C}`, want: WEB, short: true },
   { title: "external name after three search-list NXDOMAINs", op: "host", name: "www.example.com", fqdn: "www.example.com", want: ["192.0.2.1", "2001:db8::1"] },
+  { title: "CNAME answer with records off the chain added by the upstream: none of them used", op: "host", name: "www.stuffed.example", fqdn: "www.stuffed.example", want: ["192.0.2.80", "2001:db8::80"] },
   { title: "big answer (100 A): TC then TCP", op: "host4", name: "headless", fqdn: `headless.${C}`, want: HEADLESS_PODS.slice().sort(), big: true, short: true },
   { title: "big answer with A+AAAA", op: "host", name: "headless", fqdn: `headless.${C}`, want: HEADLESS_PODS.slice().sort(), big: true, short: true },
   { title: "NXDOMAIN through the whole search list", op: "host", name: "nosuch", fqdn: `nosuch.${C}`, want: null, short: true },

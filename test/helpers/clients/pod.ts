@@ -1,6 +1,7 @@
 // A pod's view of the node, inside a network namespace this suite creates: localdns on the real
 // listener addresses (169.254.10.10 vnet, 169.254.10.11 kube, port 53), knotd as the cluster DNS on
-// 127.0.0.53:53, and a way to run any client with a chosen /etc/resolv.conf (bind-mounted inside a
+// 127.0.0.53:53, a sloppy recursive resolver (stuffing-upstream.ts) on 127.0.0.54:53 as the node's
+// VnetDNS upstream, and a way to run any client with a chosen /etc/resolv.conf (bind-mounted inside a
 // private mount namespace, so the machine's own file is never touched).
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { spawn } from "node:child_process";
@@ -15,6 +16,7 @@ import { POD_ZONES } from "./zones";
 export const VNET_IP = "169.254.10.10";
 export const KUBE_IP = "169.254.10.11";
 export const KNOT_IP = "127.0.0.53";
+export const STUFFING_IP = "127.0.0.54";
 /** The pod's own IPv6 address: with one, getaddrinfo's AI_ADDRCONFIG asks AAAA as on a dual-stack pod. */
 const POD_IPV6 = "fd00:10:244::5";
 
@@ -25,6 +27,8 @@ export interface Pod {
   dir: string;
   /** Writes a resolv.conf variant and returns its path. */
   resolvConf(label: string, text: string): string;
+  /** Replaces a zone's text and has knotd load it (the new text must carry a higher serial). */
+  reloadZone(zone: string, text: string): Promise<void>;
   /** Runs CMD inside the namespace with RESOLV bind-mounted over /etc/resolv.conf (bounded). */
   run(resolv: string, cmd: string, args: string[], opts?: { env?: Record<string, string>; timeoutMs?: number }): Promise<RunResult>;
   localdnsOutput(): string;
@@ -41,6 +45,8 @@ function knotConfig(dir: string): string {
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
+control:
+    listen: "${dir}/knot.sock"
 database:
     storage: "${dir}/run"
 log:
@@ -58,13 +64,16 @@ ${Object.keys(POD_ZONES).map((z) => `  - domain: "${z}"\n    file: "${zoneFile(d
 const LOCALDNS_CONFIG = {
   mode: "Required",
   listeners: { vnetDNS: [`${VNET_IP}:53`], kubeDNS: [`${KUBE_IP}:53`] },
-  upstreams: { ClusterCoreDNS: [`${KNOT_IP}:53`], VnetDNS: [`${KNOT_IP}:53`] },
+  upstreams: { ClusterCoreDNS: [`${KNOT_IP}:53`], VnetDNS: [`${STUFFING_IP}:53`] },
+  // a pod's names under stuffed.example go the node's way, through the sloppy upstream
+  kubeDNSOverrides: { "stuffed.example": { forwardDestination: "VnetDNS" } },
   admin: { listen: null },
   cache: { snapshotPath: null },
 };
 
 async function waitFor(what: string, ok: () => boolean, output: () => string, ms = 10_000) {
-  for (let waited = 0; waited < ms; waited += 50) {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
     if (ok()) return;
     await sleep(50);
   }
@@ -86,6 +95,8 @@ export async function startPod(): Promise<Pod> {
     const knot = ns.start(KNOTD, ["-c", join(dir, "knot.conf")]);
     const knotAnswers = () => ns.exec("kdig", ["+short", "+time=1", "+retry=0", `@${KNOT_IP}`, "kubernetes.default.svc.cluster.local", "A"], { timeoutMs: 3000 }).stdout.includes("10.0.0.1");
     await waitFor("knotd", knotAnswers, knot.output);
+    const stuffing = ns.start(process.execPath, [join(import.meta.dir, "stuffing-upstream.ts"), STUFFING_IP, KNOT_IP]);
+    await waitFor("stuffing upstream", () => stuffing.output().includes("READY"), stuffing.output);
 
     writeFileSync(join(dir, "localdns.json"), JSON.stringify(LOCALDNS_CONFIG, null, 2));
     const ldns = ns.start(BINARY, ["run", "--config", join(dir, "localdns.json")]);
@@ -98,6 +109,14 @@ export async function startPod(): Promise<Pod> {
         const path = join(dir, `resolv-${label}.conf`);
         writeFileSync(path, text);
         return path;
+      },
+      async reloadZone(zone, text) {
+        writeFileSync(zoneFile(dir, zone), text);
+        const serial = /SOA\s+\S+\s+\S+\s+(\d+)/.exec(text)![1];
+        const r = ns.exec("knotc", ["-s", join(dir, "knot.sock"), "zone-reload", zone]);
+        if (r.status !== 0) throw new Error(`knotc zone-reload ${zone}: ${r.stdout}${r.stderr}`);
+        const loaded = () => ns.exec("kdig", ["+short", "+time=1", "+retry=0", `@${KNOT_IP}`, zone, "SOA"], { timeoutMs: 3000 }).stdout.split(/\s+/)[2] === serial;
+        await waitFor(`zone ${zone} serial ${serial}`, loaded, knot.output, 5000);
       },
       run(resolv, cmd, args, opts = {}) {
         const timeoutMs = opts.timeoutMs ?? 30_000;
