@@ -154,6 +154,12 @@ describe("a zone change is seen once the TTLs of every record the answer used ha
       { op: "host6", name: "www.late.example", ok: false, error: expect.any(String) },
     ]);
     for (const [zone, text] of Object.entries(CHANGES)) await pod.reloadZone(zone, text);
+    // the change is live at knotd: the same client asking it directly sees it at once
+    const atKnot = parseLookups((await pod.run(pod.resolvConf("changes-knotd", podResolvConf(KNOT_IP)), glibc, ["host4", "later", "host6", "www.late.example"])).stdout);
+    expect(atKnot.map(strip)).toEqual([
+      { op: "host4", name: "later", ok: true, result: ["10.96.4.4"] },
+      { op: "host6", name: "www.late.example", ok: true, result: ["2001:db8::90"] },
+    ]);
     await sleep(6500);
     await lookup(); // an expired entry may be answered stale once while it is refreshed (serve-stale)
     await sleep(300);
@@ -166,6 +172,44 @@ describe("a zone change is seen once the TTLs of every record the answer used ha
   t("NODATA behind a CNAME lives no longer than the SOA minimum's 2 s (not the CNAME's 30 s)", async () => {
     expect(strip((await run())[1])).toEqual({ op: "host6", name: "www.late.example", ok: true, result: ["2001:db8::90"] });
   }, 30_000);
+});
+
+describe("names localdns answers itself (RFC 6761 §6.3), asked by dnspython", () => {
+  const t = why ?? clientMissing("python") ? test.skip : test;
+  const ask = () => raw([["A", "localhost"], ["AAAA", "localhost"], ["PTR", "1.0.0.127.in-addr.arpa"]]);
+  t("localhost. A and AAAA, and the loopback PTR, without asking the cluster DNS (which says NXDOMAIN)", async () => {
+    const { direct, got } = await ask();
+    expect(direct.map((l) => l.result?.[0])).toEqual(["NXDOMAIN", "NXDOMAIN", "NXDOMAIN"]);
+    expect(got.map((l) => l.result)).toEqual([["NOERROR", "localhost A"], ["NOERROR", "localhost AAAA"], ["NOERROR", "1.0.0.127.in-addr.arpa PTR"]]);
+  });
+});
+
+describe("many pods asking a name whose upstream answers SERVFAIL (a broken stub domain)", () => {
+  const t = why ?? clientMissing("glibc") ? test.skip : test;
+  t("each gets knotd's error at once; the upstream sees one query per type, is never marked down, and later names resolve", async () => {
+    const glibc = (clients.glibc as { path: string }).path;
+    const viaLocaldns = pod.resolvConf("servfail", podResolvConf(KUBE_IP));
+    const direct = parseLookups((await pod.run(pod.resolvConf("servfail-knotd", podResolvConf(KNOT_IP)), glibc, ["host", "svc.broken.example"])).stdout)[0];
+    expect(direct.ok).toBe(false);
+    // 30 pods, 10 at a time (more at once only measures how busy this machine's 2 cores are)
+    const broken: Lookup[] = [];
+    for (let wave = 0; wave < 3; wave++) {
+      const runs = await Promise.all(Array.from({ length: 10 }, () => pod.run(viaLocaldns, glibc, ["host", "svc.broken.example"])));
+      broken.push(...runs.map((b) => parseLookups(b.stdout)[0]));
+    }
+    for (const r of broken) {
+      expect(strip(r)).toEqual(strip(direct));
+      expect(r.ms).toBeLessThan(STALL_MS);
+    }
+    // 30 pods (and glibc's own retries) within far less than the failure-cache interval (RFC 9520: >= 1 s)
+    expect({ A: pod.upstreamQueries("svc.broken.example", "A"), AAAA: pod.upstreamQueries("svc.broken.example", "AAAA") }).toEqual({ A: 1, AAAA: 1 });
+    // names nobody asked before (a wildcard), so the upstream has to answer them
+    const fresh = Array.from({ length: 10 }, (_, i) => ["host4", `fresh-${i}.wild`]).flat();
+    const good = parseLookups((await pod.run(viaLocaldns, glibc, fresh)).stdout);
+    expect(good.map(strip)).toEqual(Array.from({ length: 10 }, (_, i) => ({ op: "host4", name: `fresh-${i}.wild`, ok: true, result: ["10.96.5.5"] })));
+    for (const g of good) expect(g.ms).toBeLessThan(STALL_MS);
+    expect(pod.localdnsOutput().split("\n").filter((l) => l.includes("marked down"))).toEqual([]);
+  }, 60_000);
 });
 
 describe("100 concurrent clients, half closing their socket early", () => {

@@ -32,6 +32,8 @@ export interface Pod {
   /** Runs CMD inside the namespace with RESOLV bind-mounted over /etc/resolv.conf (bounded). */
   run(resolv: string, cmd: string, args: string[], opts?: { env?: Record<string, string>; timeoutMs?: number }): Promise<RunResult>;
   localdnsOutput(): string;
+  /** How many queries for NAME (lower case, no final dot) and TYPE reached the VnetDNS upstream. */
+  upstreamQueries(name: string, type: string): number;
   destroy(): void;
 }
 
@@ -65,8 +67,8 @@ const LOCALDNS_CONFIG = {
   mode: "Required",
   listeners: { vnetDNS: [`${VNET_IP}:53`], kubeDNS: [`${KUBE_IP}:53`] },
   upstreams: { ClusterCoreDNS: [`${KNOT_IP}:53`], VnetDNS: [`${STUFFING_IP}:53`] },
-  // a pod's names under stuffed.example go the node's way, through the sloppy upstream
-  kubeDNSOverrides: { "stuffed.example": { forwardDestination: "VnetDNS" } },
+  // a pod's names under these go the node's way, through the sloppy upstream that counts queries
+  kubeDNSOverrides: { "stuffed.example": { forwardDestination: "VnetDNS" }, "broken.example": { forwardDestination: "VnetDNS" } },
   admin: { listen: null },
   cache: { snapshotPath: null },
 };
@@ -136,6 +138,7 @@ export async function startPod(): Promise<Pod> {
         }));
       },
       localdnsOutput: ldns.output,
+      upstreamQueries: (name, type) => stuffing.output().split("\n").filter((l) => l === `Q ${name} ${type}`).length,
       destroy() { ns.destroy(); rmSync(dir, { recursive: true, force: true }); },
     };
   } catch (e) {

@@ -2,7 +2,8 @@
 // every query (UDP and TCP) to knotd, and into each NOERROR answer for a name under stuffed.example it
 // adds records that are not on the question's CNAME chain (an unrelated name's A and AAAA) and
 // out-of-zone glue in the additional section: what a broken or poisoned upstream sends.
-// Everything else passes through untouched. Prints READY when both sockets listen.
+// Everything else passes through untouched. Prints READY when both sockets listen, then "Q NAME TYPE"
+// for every query it relays (the suite counts what reaches the upstream).
 // Usage: bun stuffing-upstream.ts LISTEN_IP KNOT_IP   (port 53 on both)
 import * as dgram from "node:dgram";
 import * as net from "node:net";
@@ -17,6 +18,13 @@ const STUFFING = [
 ];
 const GLUE = { name: "ns.unrelated.example.net", type: "A", ttl: 300, data: "203.0.113.53" };
 
+function logQuery(query: Uint8Array) {
+  try {
+    const q = (packet.decode(Buffer.from(query)) as any).questions[0];
+    console.log(`Q ${q.name.toLowerCase()} ${q.type}`);
+  } catch { console.log("Q (undecodable)"); }
+}
+
 function stuff(reply: Buffer): Buffer {
   let m: any;
   try { m = packet.decode(reply); } catch { return reply; }
@@ -29,6 +37,7 @@ function stuff(reply: Buffer): Buffer {
 
 const udp = dgram.createSocket("udp4");
 udp.on("message", (query, from) => {
+  logQuery(query);
   const up = dgram.createSocket("udp4");
   const t = setTimeout(() => up.close(), 2000);
   up.on("message", (reply) => {
@@ -44,6 +53,7 @@ const tcp = net.createServer((sock) => {
   const framer = new Framer();
   sock.on("data", (d) => {
     const ok = framer.push(d, (query) => {
+      logQuery(query);
       tcpRaw(knot, 53, query.slice(), 2000).then((reply) => sock.write(frame(stuff(reply))), () => sock.destroy());
     });
     if (!ok) sock.destroy();

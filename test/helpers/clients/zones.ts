@@ -21,6 +21,7 @@ v6only.default.svc IN AAAA fd00:10:96::2:1
 alias.default.svc IN CNAME web.default.svc.cluster.local.
 dangling.default.svc 5 IN CNAME gone.default.svc.cluster.local.
 db.prod.svc IN A 10.96.2.20
+*.wild.default.svc IN A 10.96.5.5
 later.default.svc 5 IN CNAME created-later.default.svc.cluster.local.
 ${changed ? "created-later.default.svc IN A 10.96.4.4" : ""}
 ${HEADLESS_PODS.map((ip) => `headless.default.svc IN A ${ip}`).join("\n")}
@@ -64,6 +65,9 @@ real IN A 192.0.2.80
 real IN AAAA 2001:db8::80
 `;
 
+/** A zone knotd cannot load: it answers SERVFAIL for every name in it (a broken stub domain). */
+export const BROKEN_ZONE = "this is not a zone file\n";
+
 // The cluster DNS forwards names outside its zones; here knotd serves a root zone so that such names
 // (the last step of a search-path walk) end in NXDOMAIN as they would on the internet.
 export const ROOT_ZONE = `$ORIGIN .
@@ -77,6 +81,7 @@ export const POD_ZONES: Record<string, string> = {
   "cluster.local": clusterZone(false),
   "late.example": lateZone(false),
   "stuffed.example": STUFFED_ZONE,
+  "broken.example": BROKEN_ZONE,
   "96.10.in-addr.arpa": REVERSE4_ZONE,
   [REVERSE6_ORIGIN]: REVERSE6_ZONE,
   "example.com": EXAMPLE_ZONE,
