@@ -227,10 +227,12 @@ describe("100 concurrent clients, half closing their socket early", () => {
   };
   const clean = { lost: 0, slow: 0, wrong: 0, closersWrong: 0, closersSlow: 0 };
 
-  t("against knotd directly (the control): every answer arrives", async () => {
+  // the control proves the driver and the namespace deliver every answer; its timings only show how
+  // busy the machine is, so they are printed, not judged
+  t("against knotd directly (the control): every answer arrives, none wrong", async () => {
     const s = await crowd(KNOT_IP);
     expect(s.others).toBe(250);
-    expect(s).toMatchObject(clean);
+    expect(s).toMatchObject({ lost: 0, wrong: 0, closersWrong: 0 });
   }, 160_000);
   t("through localdns: 0 lost answers among the others, none wrong, none ≥ 1 s", async () => {
     const s = await crowd(KUBE_IP);
