@@ -30,7 +30,8 @@ const path = (clients: Clients, k: keyof Omit<Clients, "dir">) => {
   return b.path;
 };
 
-function parseLines(stdout: string, stderr: string, status: number): Lookup[] {
+/** The JSON lines a client printed; a client that printed none failed, and its stderr says why. */
+export function parseLines(stdout: string, stderr: string, status: number): Lookup[] {
   const lines = stdout.split("\n").filter((l) => l.startsWith("{"));
   if (lines.length === 0) throw new Error(`client printed nothing (exit ${status}): ${stderr.slice(0, 1000)}`);
   return lines.map((l) => JSON.parse(l));
