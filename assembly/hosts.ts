@@ -1,6 +1,8 @@
 // The hosts overlay: names pinned by the operator (hosts(5) file), answered ahead of the cache. A small
 // open-addressed table of pre-built answers keyed by (qtype, qclass, name) — the cache key without its
 // flags octet — rendered by the same code as cache hits (client's ID, case, OPT, truncation).
+// Two overlays: queries read the live one while a new file fills the other (hostsBegin, hostsAdd)
+// and hostsCommit switches them, so a file that does not fit leaves the running overlay as it was.
 import { HOSTS, HOSTS_SLOTS, HOSTS_AREA } from "./layout";
 import { hashBytes } from "./hash";
 import { put16, put32 } from "./bytes";
@@ -9,32 +11,52 @@ const SLOT: usize = 8; // u32 hash, u32 record offset + 1
 // record: u32 len, u16 keyLen, u16 nrr, u16 msgLen, u16 qend, key, pad, meta (u32 per RR), msg
 const R_HDR: usize = 12;
 
-let used: usize = 0;
-export let hostsCount: i32 = 0;
+let live: usize = 0;
+export let hostsCount: i32 = 0; // entries of the live overlay
+let buildUsed: usize = 0;
+let buildCount: i32 = 0;
 
-@inline function table(): usize { return HOSTS; }
-@inline function records(): usize { return HOSTS + HOSTS_SLOTS * SLOT; }
+@inline function table(t: usize): usize { return HOSTS + t * HOSTS_AREA; }
+@inline function records(t: usize): usize { return table(t) + HOSTS_SLOTS * SLOT; }
 @inline function align4(v: usize): usize { return (v + 3) & ~3; }
 
-export function hostsReset(): void {
-  memory.fill(table(), 0, HOSTS_SLOTS * SLOT);
-  used = 0;
-  hostsCount = 0;
+// Starts filling the overlay that is not live.
+export function hostsBegin(): void {
+  memory.fill(table(1 - live), 0, HOSTS_SLOTS * SLOT);
+  buildUsed = 0;
+  buildCount = 0;
 }
 
-// Adds the answer for (name, qtype): `name` is a lowercased wire name of n octets; `rdata` holds
-// `count` blocks of u16 length + bytes. Returns 0, or -1 when the overlay is full.
-export function hostsAdd(name: usize, n: i32, qtype: i32, rdata: usize, count: i32, ttl: u32): i32 {
-  if (<usize>hostsCount * 2 >= HOSTS_SLOTS) return -1;
+// Makes the overlay built since hostsBegin live.
+export function hostsCommit(): void {
+  live = 1 - live;
+  hostsCount = buildCount;
+  buildUsed = 0;
+  buildCount = 0;
+}
+
+// Adds the answer for (name, qtype) to the overlay being built: `name` is a lowercased wire name of n
+// octets; the `rdLen` octets at `rdata` hold `count` blocks of u16 length + bytes. Returns 0, or -1
+// when the blocks overrun rdLen or the overlay is full.
+export function hostsAdd(name: usize, n: i32, qtype: i32, rdata: usize, rdLen: i32, count: i32, ttl: u32): i32 {
+  if (<usize>buildCount * 2 >= HOSTS_SLOTS || n < 1 || n > 255 || count < 0 || count > 65535 || rdLen < 0) return -1;
+  const rdEnd = rdata + <usize>rdLen;
   let rdTotal: usize = 0;
   let p = rdata;
-  for (let i = 0; i < count; i++) { const l = <usize>load<u16>(p); rdTotal += l; p += 2 + l; }
+  for (let i = 0; i < count; i++) {
+    if (p + 2 > rdEnd) return -1;
+    const l = <usize>load<u16>(p);
+    if (p + 2 + l > rdEnd) return -1;
+    rdTotal += l;
+    p += 2 + l;
+  }
+  const t: usize = 1 - live;
   const keyLen = 4 + n;
   const qend = 12 + n + 4;
   const msgLen = <usize>qend + <usize>count * 12 + rdTotal;
   const recLen = align4(R_HDR + align4(<usize>keyLen) + <usize>count * 4 + msgLen);
-  if (msgLen > 65535 || records() + used + recLen > HOSTS + HOSTS_AREA) return -1;
-  const rec = records() + used;
+  if (msgLen > 65535 || records(t) + buildUsed + recLen > table(t) + HOSTS_AREA) return -1;
+  const rec = records(t) + buildUsed;
   store<u32>(rec, <u32>recLen);
   store<u16>(rec + 4, <u16>keyLen);
   store<u16>(rec + 6, <u16>count);
@@ -73,23 +95,23 @@ export function hostsAdd(name: usize, n: i32, qtype: i32, rdata: usize, count: i
   }
   const h = hashBytes(key, keyLen);
   let i = h & <u32>(HOSTS_SLOTS - 1);
-  while (load<u32>(table() + (<usize>i << 3) + 4) != 0) i = (i + 1) & <u32>(HOSTS_SLOTS - 1);
-  store<u32>(table() + (<usize>i << 3), h);
-  store<u32>(table() + (<usize>i << 3) + 4, <u32>(rec - records() + 1));
-  used += recLen;
-  hostsCount++;
+  while (load<u32>(table(t) + (<usize>i << 3) + 4) != 0) i = (i + 1) & <u32>(HOSTS_SLOTS - 1);
+  store<u32>(table(t) + (<usize>i << 3), h);
+  store<u32>(table(t) + (<usize>i << 3) + 4, <u32>(rec - records(t) + 1));
+  buildUsed += recLen;
+  buildCount++;
   return 0;
 }
 
-// The record for key (qtype, qclass, name) or 0.
+// The live overlay's record for key (qtype, qclass, name) or 0.
 export function hostsFind(key: usize, keyLen: i32): usize {
   const h = hashBytes(key, keyLen);
   let i = h & <u32>(HOSTS_SLOTS - 1);
   while (true) {
-    const off = load<u32>(table() + (<usize>i << 3) + 4);
+    const off = load<u32>(table(live) + (<usize>i << 3) + 4);
     if (off == 0) return 0;
-    const rec = records() + <usize>(off - 1);
-    if (load<u32>(table() + (<usize>i << 3)) == h && <i32>load<u16>(rec + 4) == keyLen && memory.compare(rec + R_HDR, key, <usize>keyLen) == 0) return rec;
+    const rec = records(live) + <usize>(off - 1);
+    if (load<u32>(table(live) + (<usize>i << 3)) == h && <i32>load<u16>(rec + 4) == keyLen && memory.compare(rec + R_HDR, key, <usize>keyLen) == 0) return rec;
     i = (i + 1) & <u32>(HOSTS_SLOTS - 1);
   }
 }

@@ -1,12 +1,12 @@
 // The packet core's exports. Every export takes and returns integers; buffers are at fixed addresses
 // (see layout.ts) that the runtime reads once.
 import {
-  initLayout, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, MSG_MAX, res, setRes,
+  initLayout, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, MSG_MAX, BUF_BYTES, res, setRes,
   R_STATUS, R_ZONE, R_PREFETCH, R_TTL, R_AGE, R_OUT_LEN, R_RULE, R_KEY_LEN, R_HASH, R_QTYPE, R_QCLASS, R_QNAME_END,
   R_NAME_LEN, R_FLAGS, R_UDP, R_DO, R_PREP_LEN, R_PREP_RRS, R_PREP_QEND, R_NEGATIVE, R_CACHEABLE,
   S_HIT, S_ERROR, S_BLOCKED, S_MISS, S_STALE, S_HEALTH, S_DROP, S_HOSTS, S_LOCAL,
 } from "./layout";
-import { hostsReset, hostsAdd, hostsFind, hostsCount, hostsNrr, hostsQend, hostsMeta, hostsMsg } from "./hosts";
+import { hostsBegin, hostsCommit, hostsAdd, hostsFind, hostsCount, hostsNrr, hostsQend, hostsMeta, hostsMsg } from "./hosts";
 import { E_HEADER, E_NOT_QUERY, E_OPCODE, E_BADVERS } from "./errors";
 import { parseQuery, KEY_NAME_OFF } from "./query";
 import {
@@ -22,9 +22,9 @@ import {
   recStale, recNrr, recMeta, recMsg, recQend, recTouch, recZone, recNegative, liveCount, negCount,
   evictions, cacheFlushSuffix, cacheFlushZone, ringFirst, ringNext, cacheImport, recLength,
 } from "./cache";
-import { zonesReset, zoneAdd, ruleAdd, matchZone, matchRule, ruleAction, ruleNameLen, ACTION_NXDOMAIN, ACTION_HEALTH } from "./zones";
+import { zonesBegin, zonesCommit, zoneAdd, ruleAdd, matchZone, matchRule, ruleAction, ruleNameLen, ACTION_NXDOMAIN, ACTION_HEALTH } from "./zones";
 
-export { zonesReset, cacheFlush, cacheBytes, cacheFlushZone };
+export { zonesBegin, zonesCommit, hostsBegin, hostsCommit, cacheFlush, cacheBytes, cacheFlushZone };
 
 let staleTtl: i32 = 30;
 let prefetchMinHits: i32 = 2;
@@ -196,7 +196,8 @@ export function answerHealth(qlen: i32, addrLen: i32): i32 {
   return buildAddressAnswer(IN, AUX, addrLen);
 }
 
-// Zones and rules: the lowercased wire name is in IN.
+// Zones and rules, into the table being built (zonesBegin … zonesCommit): the lowercased wire name
+// is in IN.
 export function addZone(set: i32, n: i32, id: i32): i32 { return zoneAdd(set, IN, n, id); }
 export function addRule(set: i32, zone: i32, action: i32, minLabels: i32, exact: i32, n: i32): i32 {
   return ruleAdd(set, zone, action, minLabels, exact, IN, n);
@@ -247,11 +248,11 @@ export function zoneCounts(): usize {
   return AUX;
 }
 
-// Hosts overlay: the lowercased wire name (n octets) then `count` rdata blocks (u16 length + bytes)
-// are in IN.
-export function hostsClear(): void { hostsReset(); }
-export function hostsPut(n: i32, qtype: i32, count: i32, ttl: i32): i32 {
-  return hostsAdd(IN, n, qtype, IN + <usize>n, count, <u32>ttl);
+// Hosts overlay, into the one being built (hostsBegin … hostsCommit): `len` octets in IN hold the
+// lowercased wire name (n octets) then `count` rdata blocks (u16 length + bytes).
+export function hostsPut(n: i32, qtype: i32, count: i32, ttl: i32, len: i32): i32 {
+  if (n < 1 || n > 255 || len < n || len > BUF_BYTES) return -1;
+  return hostsAdd(IN, n, qtype, IN + <usize>n, len - n, count, <u32>ttl);
 }
 
 // Parses the query in IN into RES and KEY without answering it (log lines, admin tools).

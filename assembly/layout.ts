@@ -6,13 +6,14 @@ const BUF_SIZE: usize = 65536 + 1024; // one DNS message plus slack for an appen
 const KEY_SIZE: usize = 512;
 const RR_META_SIZE: usize = 65536; // (ttl offset u16, end offset u16) per record of a prepared reply
 const RES_WORDS: usize = 64;
-const ZONE_AREA: usize = 64 * 1024;
+export const ZONE_AREA: usize = 64 * 1024; // one zone/rule table; two of them (live and being built)
 export const RR_MAX: i32 = 5958; // records one message can hold (65535 / 11, the smallest record)
 export const RR_INFO_SIZE: usize = 24; // per-record facts of a reply under inspection (see scrub.ts)
 const RR_INFO_AREA: usize = <usize>RR_MAX * RR_INFO_SIZE;
 const REF_AREA: usize = <usize>RR_MAX * 8; // (hash, length) of names referenced from kept rdata
 export const HOSTS_SLOTS: usize = 4096;
-export const HOSTS_AREA: usize = 1024 * 1024; // table + records of the hosts overlay
+export const HOSTS_AREA: usize = 1024 * 1024; // table + records of one hosts overlay; two of them
+export const BUF_BYTES: i32 = <i32>BUF_SIZE;
 
 export let RES: usize = 0; // i32 result words, indexed by the R_* constants
 export let IN: usize = 0; // client query / upstream reply in
@@ -25,8 +26,8 @@ export let RR_INFO: usize = 0;
 export let REFS: usize = 0;
 export let NAME_A: usize = 0; // two scratch names (256 octets each) for comparisons
 export let NAME_B: usize = 0;
-export let ZONES: usize = 0;
-export let HOSTS: usize = 0;
+export let ZONES: usize = 0; // two zone/rule tables, ZONE_AREA apart
+export let HOSTS: usize = 0; // two hosts overlays, HOSTS_AREA apart
 export let HEAP: usize = 0; // first free byte after the fixed buffers; the cache starts here
 
 @inline function align(p: usize, a: usize): usize { return (p + a - 1) & ~(a - 1); }
@@ -45,8 +46,8 @@ export function initLayout(): void {
   REFS = align(p, 64); p = REFS + REF_AREA;
   NAME_A = align(p, 64); p = NAME_A + 256;
   NAME_B = align(p, 64); p = NAME_B + 256;
-  ZONES = align(p, 64); p = ZONES + ZONE_AREA;
-  HOSTS = align(p, 64); p = HOSTS + HOSTS_AREA;
+  ZONES = align(p, 64); p = ZONES + 2 * ZONE_AREA;
+  HOSTS = align(p, 64); p = HOSTS + 2 * HOSTS_AREA;
   HEAP = align(p, 64);
   ensureMemory(HEAP);
 }

@@ -1,40 +1,62 @@
 // Per-listener zone tables (longest suffix wins) and name rules (blocked names, the health name).
-import { ZONES, KEY } from "./layout";
+// Two tables: queries read the live one while a reload fills the other (zonesBegin, zoneAdd, ruleAdd)
+// and zonesCommit switches them in one step, so a reload that does not fit changes nothing.
+import { ZONES, ZONE_AREA, KEY } from "./layout";
 import { suffixStart, labelsBefore } from "./name";
 import { KEY_NAME_OFF } from "./query";
 
-const MAX_ZONES: i32 = 64;
-const MAX_RULES: i32 = 64;
-const ENTRY: usize = 264; // set u8, zone u8, action u8, minLabels u8, exact u8, pad, nameLen u16, name[256]
+// zones of both listener sets together; rules likewise (each set's health rule counts). Mirrored by
+// src/config/limits.ts, which `validate` checks.
+export const MAX_ZONES: i32 = 64;
+export const MAX_RULES: i32 = 128;
+// set u8, zone u8, action u8, minLabels u8, exact u8, pad, nameLen u16, name[256]; (64 + 128) entries
+// take 50,688 octets of a 65,536-octet table
+const ENTRY: usize = 264;
 
 export const ACTION_NXDOMAIN: i32 = 1;
 export const ACTION_HEALTH: i32 = 2;
 export const ANY_ZONE: i32 = 255;
 
-let zoneCount: i32 = 0;
+let live: usize = 0; // which table queries read
+let zoneCount: i32 = 0; // of the live table
 let ruleCount: i32 = 0;
+let buildZones: i32 = 0; // of the table being built
+let buildRules: i32 = 0;
 
-@inline function zoneAt(i: i32): usize { return ZONES + <usize>i * ENTRY; }
-@inline function ruleAt(i: i32): usize { return ZONES + <usize>MAX_ZONES * ENTRY + <usize>i * ENTRY; }
+@inline function tableAt(t: usize): usize { return ZONES + t * ZONE_AREA; }
+@inline function zoneAt(t: usize, i: i32): usize { return tableAt(t) + <usize>i * ENTRY; }
+@inline function ruleAt(t: usize, i: i32): usize { return tableAt(t) + <usize>MAX_ZONES * ENTRY + <usize>i * ENTRY; }
 
-export function zonesReset(): void { zoneCount = 0; ruleCount = 0; }
+// Starts filling the table that is not live; the live one keeps answering.
+export function zonesBegin(): void { buildZones = 0; buildRules = 0; }
 
-// Adds a zone (lowercased wire name at `name`) to listener set `set` under the caller's stable id
-// (0..254; ids survive reloads, so cache records keep naming the right zone). Returns 0 or -1.
+// Makes the table built since zonesBegin live.
+export function zonesCommit(): void {
+  live = 1 - live;
+  zoneCount = buildZones;
+  ruleCount = buildRules;
+  buildZones = 0;
+  buildRules = 0;
+}
+
+// Adds a zone (lowercased wire name at `name`) to listener set `set` of the table being built under
+// the caller's stable id (0..254; ids survive reloads, so cache records keep naming the right zone).
+// Returns 0 or -1.
 export function zoneAdd(set: i32, name: usize, n: i32, id: i32): i32 {
-  if (zoneCount >= MAX_ZONES || n < 1 || n > 255 || id < 0 || id >= ANY_ZONE) return -1;
-  const z = zoneAt(zoneCount);
+  if (buildZones >= MAX_ZONES || n < 1 || n > 255 || id < 0 || id >= ANY_ZONE || set < 0 || set > 255) return -1;
+  const z = zoneAt(1 - live, buildZones);
   store<u8>(z, <u8>set);
   store<u8>(z + 1, <u8>id);
   store<u16>(z + 6, <u16>n);
   memory.copy(z + 8, name, <usize>n);
-  zoneCount++;
+  buildZones++;
   return 0;
 }
 
+// Adds a rule to the table being built. Returns its index or -1.
 export function ruleAdd(set: i32, zone: i32, action: i32, minLabels: i32, exact: i32, name: usize, n: i32): i32 {
-  if (ruleCount >= MAX_RULES || n < 1 || n > 255) return -1;
-  const r = ruleAt(ruleCount);
+  if (buildRules >= MAX_RULES || n < 1 || n > 255 || set < 0 || set > 255 || zone < 0 || zone > ANY_ZONE || minLabels < 0 || minLabels > 255) return -1;
+  const r = ruleAt(1 - live, buildRules);
   store<u8>(r, <u8>set);
   store<u8>(r + 1, <u8>zone);
   store<u8>(r + 2, <u8>action);
@@ -42,7 +64,7 @@ export function ruleAdd(set: i32, zone: i32, action: i32, minLabels: i32, exact:
   store<u8>(r + 4, <u8>exact);
   store<u16>(r + 6, <u16>n);
   memory.copy(r + 8, name, <usize>n);
-  return ruleCount++;
+  return buildRules++;
 }
 
 // Does the entry's name end the key name on a label boundary? Sets labelsBefore.
@@ -59,7 +81,7 @@ export function matchZone(set: i32, n: i32): i32 {
   let best = -1;
   let bestLen = -1;
   for (let i = 0; i < zoneCount; i++) {
-    const z = zoneAt(i);
+    const z = zoneAt(live, i);
     if (<i32>load<u8>(z) != set) continue;
     const zl = <i32>load<u16>(z + 6);
     if (zl > bestLen && endsWith(z, name, n)) { best = <i32>load<u8>(z + 1); bestLen = zl; }
@@ -71,7 +93,7 @@ export function matchZone(set: i32, n: i32): i32 {
 export function matchRule(set: i32, zone: i32, n: i32): i32 {
   const name = KEY + KEY_NAME_OFF;
   for (let i = 0; i < ruleCount; i++) {
-    const r = ruleAt(i);
+    const r = ruleAt(live, i);
     if (<i32>load<u8>(r) != set) continue;
     const rz = <i32>load<u8>(r + 1);
     if (rz != ANY_ZONE && rz != zone) continue;
@@ -82,5 +104,5 @@ export function matchRule(set: i32, zone: i32, n: i32): i32 {
   return -1;
 }
 
-export function ruleAction(i: i32): i32 { return <i32>load<u8>(ruleAt(i) + 2); }
-export function ruleNameLen(i: i32): i32 { return <i32>load<u16>(ruleAt(i) + 6); }
+export function ruleAction(i: i32): i32 { return <i32>load<u8>(ruleAt(live, i) + 2); }
+export function ruleNameLen(i: i32): i32 { return <i32>load<u16>(ruleAt(live, i) + 6); }

@@ -1,5 +1,6 @@
 // Typed facade over the wasm packet core. Nothing else touches wasm memory. One Uint8Array view and
 // one Int32Array view are made after init (the only time memory grows) and reused for every packet.
+import { CORE_MAX_ZONES, CORE_MAX_RULES } from "./config/limits";
 
 export const Status = { HIT: 1, ERROR: 2, BLOCKED: 3, MISS: 5, STALE: 6, HEALTH: 7, DROP: 8, HOSTS: 9, LOCAL: 10 } as const;
 export const R = {
@@ -26,7 +27,7 @@ interface Exports {
   answerPrepared(qlen: number, tcp: number): number;
   answerError(qlen: number, rcode: number): number;
   answerHealth(qlen: number, addrLen: number): number;
-  zonesReset(): void;
+  zonesBegin(): void; zonesCommit(): void;
   addZone(set: number, n: number, id: number): number;
   addRule(set: number, zone: number, action: number, minLabels: number, exact: number, n: number): number;
   cacheFlush(): number;
@@ -39,9 +40,9 @@ interface Exports {
   snapFirst(): number; snapNext(): number; snapRecordLength(rec: number): number;
   snapImport(len: number, now: number, zone: number): number;
   zoneCounts(): number;
-  hostsClear(): void;
+  hostsBegin(): void; hostsCommit(): void;
   inspectQuery(len: number): number;
-  hostsPut(n: number, qtype: number, count: number, ttl: number): number;
+  hostsPut(n: number, qtype: number, count: number, ttl: number, len: number): number;
 }
 
 /** Encodes a presentation name ("Cluster.Local", "." ) as a lowercased wire name. */
@@ -64,6 +65,12 @@ export function encodeName(name: string): Uint8Array {
 }
 
 const latin1 = new TextDecoder("latin1");
+
+/** A zone of a listener set under its stable id (0..254), as the core's zone table holds it. */
+export interface ZoneEntry { set: number; name: string; id: number }
+export type HostsEntries = { name: string; qtype: number; rdata: Uint8Array[] }[];
+/** A name rule: answer `action` for names under `name` (exact: the name itself only). */
+export interface RuleEntry { set: number; zone: number; action: number; name: string; minLabels: number; exact: boolean }
 
 export class Core {
   readonly x: Exports;
@@ -192,19 +199,52 @@ export class Core {
     return this.x.answerHealth(clientQuery.length, addr.length);
   }
 
-  resetZones(): void { this.x.zonesReset(); this.autoZoneId = 0; }
+  /** Replaces every zone and rule in one step (stageZones, then commitZones). Throws, with the live
+   * tables untouched, when they do not fit. */
+  loadZones(zones: ZoneEntry[], rules: RuleEntry[]): void {
+    this.stageZones(zones, rules);
+    this.commitZones();
+  }
+
+  /** Writes zones and rules into the core's spare table; the live one keeps answering. Throws when
+   * they do not fit (the live table is untouched either way). */
+  stageZones(zones: ZoneEntry[], rules: RuleEntry[]): void {
+    const zoneNames = zones.map((z) => encodeName(z.name));
+    const ruleNames = rules.map((r) => encodeName(r.name));
+    this.stagedZones = null;
+    this.x.zonesBegin();
+    zones.forEach((z, i) => {
+      this.mem.set(zoneNames[i], this.IN);
+      if (this.x.addZone(z.set, zoneNames[i].length, z.id) < 0) throw new Error(`zone ${z.name} refused: the core holds ${CORE_MAX_ZONES} zones with ids 0..254 (this is zone ${i + 1}, id ${z.id})`);
+    });
+    rules.forEach((r, i) => {
+      this.mem.set(ruleNames[i], this.IN);
+      if (this.x.addRule(r.set, r.zone, r.action, r.minLabels, r.exact ? 1 : 0, ruleNames[i].length) < 0) throw new Error(`name rule ${r.name} refused: the core holds ${CORE_MAX_RULES} rules (this is rule ${i + 1})`);
+    });
+    this.stagedZones = { zones: zones.slice(), rules: rules.slice() };
+  }
+
+  /** Makes the table written by the last successful stageZones live. */
+  commitZones(): void {
+    if (!this.stagedZones) throw new Error("commitZones without a staged table");
+    this.x.zonesCommit();
+    ({ zones: this.zones, rules: this.rules } = this.stagedZones);
+    this.stagedZones = null;
+  }
+  private stagedZones: { zones: ZoneEntry[]; rules: RuleEntry[] } | null = null;
+  private zones: ZoneEntry[] = [];
+  private rules: RuleEntry[] = [];
+
+  // One zone or rule at a time (tests and tools): each call rewrites the whole table in one step.
+  resetZones(): void { this.loadZones([], []); this.autoZoneId = 0; }
   /** Adds a zone under a stable id (0..254) that cache records and handle() results refer to. */
   addZone(set: number, name: string, id: number = this.autoZoneId++): number {
-    const w = encodeName(name);
-    this.mem.set(w, this.IN);
-    if (this.x.addZone(set, w.length, id) < 0) throw new Error("too many zones (at most 64) or zone id out of range");
+    this.loadZones([...this.zones, { set, name, id }], this.rules);
     return id;
   }
   private autoZoneId = 0;
   addRule(set: number, zone: number, action: number, name: string, minLabels: number, exact: boolean): void {
-    const w = encodeName(name);
-    this.mem.set(w, this.IN);
-    if (this.x.addRule(set, zone, action, minLabels, exact ? 1 : 0, w.length) < 0) throw new Error("too many name rules");
+    this.loadZones(this.zones, [...this.rules, { set, zone, action, name, minLabels, exact }]);
   }
 
   flushAll(): number { return this.x.cacheFlush(); }
@@ -231,12 +271,26 @@ export class Core {
     };
   }
 
-  /** Replaces the hosts overlay: answers for (name, qtype) with the given rdata (addresses, or wire
-   * names for PTR). An empty list pins NODATA. Returns false when the overlay is full. */
-  setHosts(entries: { name: string; qtype: number; rdata: Uint8Array[] }[], ttl: number): boolean {
-    this.x.hostsClear();
+  /** Replaces the hosts overlay in one step (stageHosts, then commitHosts); false, with the live
+   * overlay untouched, when the entries do not fit. */
+  setHosts(entries: HostsEntries, ttl: number): boolean {
+    if (!this.stageHosts(entries, ttl)) return false;
+    this.commitHosts();
+    return true;
+  }
+
+  /** Writes a hosts overlay into the core's spare one: answers for (name, qtype) with the given rdata
+   * (addresses, or wire names for PTR); an empty list pins NODATA. false when it does not fit (the
+   * live overlay keeps answering either way). */
+  stageHosts(entries: HostsEntries, ttl: number): boolean {
+    const room = this.AUX - this.IN; // IN's size: the buffers are laid out back to back
+    this.hostsStaged = false;
+    this.x.hostsBegin();
     for (const e of entries) {
       const w = encodeName(e.name);
+      let len = w.length;
+      for (const r of e.rdata) len += 2 + r.length;
+      if (len > room || e.rdata.length > 65535) return false;
       let p = this.IN;
       this.mem.set(w, p);
       p += w.length;
@@ -246,10 +300,19 @@ export class Core {
         this.mem.set(r, p + 2);
         p += 2 + r.length;
       }
-      if (this.x.hostsPut(w.length, e.qtype, e.rdata.length, ttl) !== 0) return false;
+      if (this.x.hostsPut(w.length, e.qtype, e.rdata.length, ttl, len) !== 0) return false;
     }
+    this.hostsStaged = true;
     return true;
   }
+
+  /** Makes the overlay written by the last successful stageHosts live. */
+  commitHosts(): void {
+    if (!this.hostsStaged) throw new Error("commitHosts without a staged overlay");
+    this.x.hostsCommit();
+    this.hostsStaged = false;
+  }
+  private hostsStaged = false;
 
   /** Live cache entries per zone id. */
   entriesByZone(): Int32Array {
@@ -257,10 +320,11 @@ export class Core {
     return new Int32Array(this.mem.buffer.slice(p, p + 1024));
   }
 
-  /** Every live cache record (oldest first) as an opaque copy, with the zone id it belongs to. */
+  /** Every live cache record (oldest first) as opaque bytes, with the zone id it belongs to. The
+   * bytes are a view of the core's memory, valid until the next record is asked for (copy to keep). */
   *exportRecords(): Generator<{ bytes: Uint8Array; zone: number }> {
     for (let rec = this.x.snapFirst(); rec !== 0; rec = this.x.snapNext()) {
-      const bytes = this.mem.slice(rec, rec + this.x.snapRecordLength(rec));
+      const bytes = this.mem.subarray(rec, rec + this.x.snapRecordLength(rec));
       yield { bytes, zone: bytes[30] | (bytes[31] << 8) };
     }
   }

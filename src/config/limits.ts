@@ -1,0 +1,26 @@
+// What one running process can hold. `validate` checks a config against these, so a file it accepts
+// is one `run` (and every reload) can apply in full. The core's own limits are tested against the
+// compiled core in test/config-limits.test.ts.
+
+/** Zones of both listener sets together (assembly/zones.ts MAX_ZONES). */
+export const CORE_MAX_ZONES = 64;
+/** Name rules of both listener sets together (assembly/zones.ts MAX_RULES); each set's health-check
+ * rule takes one, the rest are for nxdomainRules. */
+export const CORE_MAX_RULES = 128;
+export const HEALTH_RULES = 2;
+
+/** cache.maxBytes: the core's smallest table, and the most that leaves room for the process itself
+ * (runtime, buffers, TCP clients, ~45 MB) inside the unit's MemoryMax=128M. */
+export const CACHE_MIN_BYTES = 1 << 20;
+export const CACHE_MAX_BYTES = 64 << 20;
+
+/** Files we read are regular files no larger than these (checked before a byte is read). */
+export const CONFIG_FILE_MAX_BYTES = 1 << 20;
+export const RESOLV_CONF_MAX_BYTES = 64 << 10;
+/** The hosts overlay holds 1 MiB of pre-built answers; a larger file could never fit. */
+export const HOSTS_FILE_MAX_BYTES = 1 << 20;
+/** Addresses kept per name and family; the rest are dropped (and logged). 64 A records fill a
+ * 1,232-octet UDP answer; more would only ever be truncated. */
+export const HOSTS_MAX_ADDRESSES_PER_NAME = 64;
+/** A snapshot larger than this is not read (a full cache of CACHE_MAX_BYTES writes less). */
+export const SNAPSHOT_MAX_BYTES = 2 * CACHE_MAX_BYTES;
