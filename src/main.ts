@@ -5,14 +5,15 @@ import { detectRuntime } from "./runtime/index";
 import type { Runtime } from "./runtime/types";
 import { createLogger } from "./log";
 import { loadConfigText, buildConfig, EMBEDDED_DEFAULT, type BuildResult } from "./config/effective";
+import { CONFIG_FILE_MAX_BYTES } from "./config/limits";
 import { Appliance } from "./appliance";
 import { SystemdNotifier } from "./notify";
 
 function loadConfig(rt: Runtime, path: string | null, opts: { resolveUpstreams?: boolean } = {}): BuildResult {
-  const read = (p: string) => rt.readTextFile(p);
+  const read = (p: string, maxBytes: number) => rt.readTextFile(p, maxBytes);
   if (path === null) return buildConfig(EMBEDDED_DEFAULT, read, opts);
   let text: string;
-  try { text = read(path); } catch (e) { return { ok: false, errors: [`${path}: cannot read: ${(e as Error).message}`] }; }
+  try { text = read(path, CONFIG_FILE_MAX_BYTES); } catch (e) { return { ok: false, errors: [`${path}: cannot read: ${(e as Error).message}`] }; }
   return loadConfigText(text, read, opts);
 }
 

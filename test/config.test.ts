@@ -2,6 +2,7 @@
 import { test, expect, describe } from "bun:test";
 import { buildConfig, loadConfigText } from "../src/config/effective";
 import { parseResolvConf } from "../src/config/resolv";
+import { CORE_MAX_ZONES, CORE_MAX_RULES, HEALTH_RULES, CACHE_MIN_BYTES, CACHE_MAX_BYTES } from "../src/config/limits";
 
 const noFiles = (p: string): string => { throw new Error(`no ${p}`); };
 const resolv = (files: Record<string, string>) => (p: string) => { if (p in files) return files[p]; throw new Error("ENOENT"); };
@@ -91,4 +92,55 @@ test("resolv.conf parsing skips systemd-resolved stubs and our own listeners", (
   const text = "# comment\nnameserver 127.0.0.53\nnameserver 10.1.0.2\nnameserver 169.254.10.10\nnameserver fe80::1%eth0\nnameserver 10.1.0.2\noptions ndots:5\n";
   const list = parseResolvConf(text, [{ host: "169.254.10.10", port: 53, family: 4 }]);
   expect(list.map((e) => e.host)).toEqual(["10.1.0.2", "fe80::1"]);
+});
+
+describe("validate rejects what run cannot apply", () => {
+  const base = { upstreams: { VnetDNS: ["127.0.0.9"], ClusterCoreDNS: ["127.0.0.9"] } };
+  const errs = (json: unknown) => { const r = buildConfig(json, noFiles); return r.ok ? [] : r.errors; };
+  const zonesNamed = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`z${i}.example`, {}]));
+
+  test("the config must be a JSON object, and so must every section", () => {
+    for (const top of [[], [1], null, "text", 3]) expect(errs(top)).toEqual(["(top level): the config must be a JSON object"]);
+    expect(loadConfigText("[]", noFiles)).toEqual({ ok: false, errors: ["(top level): the config must be a JSON object"] });
+    expect(errs({ ...base, cache: [] })).toEqual(["cache: expected a JSON object, got an array"]);
+    expect(errs({ ...base, vnetDNSOverrides: [] })).toEqual(["vnetDNSOverrides: expected a JSON object, got an array"]);
+    expect(errs({ ...base, kubeDNSOverrides: { ".": [] } })).toEqual(['kubeDNSOverrides["."]: expected a JSON object, got an array']);
+    expect(errs({ ...base, admin: null })).toEqual(["admin: expected a JSON object, got null"]);
+  });
+
+  test(`zones: at most ${CORE_MAX_ZONES} over both listener sets, the built-in ones included`, () => {
+    // each set always has "." and cluster.local: 4 built in
+    expect(errs({ ...base, vnetDNSOverrides: zonesNamed(30), kubeDNSOverrides: zonesNamed(30) })).toEqual([]);
+    expect(errs({ ...base, vnetDNSOverrides: zonesNamed(31), kubeDNSOverrides: zonesNamed(30) })).toEqual([
+      `vnetDNSOverrides, kubeDNSOverrides: 65 zones over both listener sets (the "." and cluster.local of each included); at most ${CORE_MAX_ZONES} fit`,
+    ]);
+    expect(errs({ ...base, vnetDNSOverrides: zonesNamed(70) })[0]).toMatch(/^vnetDNSOverrides, kubeDNSOverrides: 74 zones/);
+  });
+
+  test(`nxdomainRules: at most ${CORE_MAX_RULES - HEALTH_RULES} over all zones, the default ones of "." included`, () => {
+    const rules = (n: number) => Array.from({ length: n }, (_, i) => ({ suffix: `b${i}.example` }));
+    const free = CORE_MAX_RULES - HEALTH_RULES - 4; // "." of each set keeps its 2 default rules
+    expect(errs({ ...base, vnetDNSOverrides: { "corp.example": { nxdomainRules: rules(free) } } })).toEqual([]);
+    expect(errs({ ...base, vnetDNSOverrides: { "corp.example": { nxdomainRules: rules(free + 1) } } })).toEqual([
+      `nxdomainRules: ${CORE_MAX_RULES - HEALTH_RULES + 1} rules over all zones (the default ones of "." included); at most ${CORE_MAX_RULES - HEALTH_RULES} fit`,
+    ]);
+    expect(errs({ ...base, kubeDNSOverrides: { ".": { nxdomainRules: rules(5000) } } })[0]).toMatch(/^nxdomainRules: 5002 rules/);
+  });
+
+  test("cache.maxBytes: 1 MiB to 64 MiB (the core's smallest table; a full cache inside MemoryMax=128M)", () => {
+    expect(errs({ ...base, cache: { maxBytes: CACHE_MIN_BYTES } })).toEqual([]);
+    expect(errs({ ...base, cache: { maxBytes: CACHE_MAX_BYTES } })).toEqual([]);
+    expect(errs({ ...base, cache: { maxBytes: CACHE_MIN_BYTES - 1 } })).toEqual(["cache.maxBytes: at least 1048576 (1 MiB)"]);
+    for (const big of [CACHE_MAX_BYTES + 1, 2 ** 31 - 1]) {
+      expect(errs({ ...base, cache: { maxBytes: big } })).toEqual(["cache.maxBytes: at most 67108864 (64 MiB): a larger cache and the process itself do not fit MemoryMax=128M"]);
+    }
+  });
+
+  test("admin.allowNonLoopback needs admin.token", () => {
+    expect(errs({ ...base, admin: { listen: "0.0.0.0:8181", allowNonLoopback: true } })).toEqual([
+      "admin.allowNonLoopback: needs admin.token (mutating endpoints would be open to anyone who can reach the listener)",
+    ]);
+    expect(errs({ ...base, admin: { allowNonLoopback: true } })).toHaveLength(1);
+    expect(errs({ ...base, admin: { listen: "0.0.0.0:8181", allowNonLoopback: true, token: "a-long-enough-secret" } })).toEqual([]);
+  });
 });

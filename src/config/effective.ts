@@ -3,6 +3,7 @@
 import { checkConfigFile, type ConfigFileT, type ZoneOverrideT } from "./schema";
 import { parseEndpoint, formatEndpoint, type Endpoint } from "./endpoint";
 import { parseResolvConf } from "./resolv";
+import { CORE_MAX_ZONES, CORE_MAX_RULES, HEALTH_RULES, RESOLV_CONF_MAX_BYTES, HOSTS_FILE_MAX_BYTES } from "./limits";
 
 export type ListenerSet = "vnetDNS" | "kubeDNS";
 export const LISTENER_SETS: ListenerSet[] = ["vnetDNS", "kubeDNS"];
@@ -70,14 +71,22 @@ function zoneDefaults(set: ListenerSet, zone: string, o: ZoneOverrideT): ZoneSet
   };
 }
 
-export interface FileReader { (path: string): string }
+/** Reads a text file of at most maxBytes; throws (code ENOENT when absent, EREFUSED when not a regular
+ * file or too large). */
+export interface FileReader { (path: string, maxBytes: number): string }
+
+/** A file that is there but must not be read (a device, a FIFO, too large): always a config error,
+ * where an absent or unreadable one is skipped like before. */
+const refused = (e: unknown) => (e as { code?: string })?.code === "EREFUSED";
 
 export type BuildResult = { ok: true; config: EffectiveConfig; warnings: string[] } | { ok: false; errors: string[] };
 
-/** Parses, validates and completes a config. `readFile` reads resolv.conf files (throws if absent). */
+/** Parses, validates and completes a config; `readFile` reads resolv.conf and hosts files. Everything
+ * `run` cannot apply in full is an error here (the core's zone and rule capacity included). */
 /** opts.resolveUpstreams false: leave resolv.conf alone and upstream lists empty (node network steps
  * need the listeners only, and must work even while our own drop-in hides the node's real resolvers). */
 export function buildConfig(json: unknown, readFile: FileReader, opts: { resolveUpstreams?: boolean } = {}): BuildResult {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return { ok: false, errors: ["(top level): the config must be a JSON object"] };
   const checked = checkConfigFile(json);
   if (!checked.ok) return { ok: false, errors: checked.errors };
   const f: ConfigFileT = checked.value;
@@ -128,6 +137,12 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: { resolve
     for (const z of [".", "cluster.local"]) if (!list.some((x) => x.zone === z)) list.push(zoneDefaults(set, z, {}));
     zones[set] = list;
   }
+  const zoneCount = zones.vnetDNS.length + zones.kubeDNS.length;
+  if (zoneCount > CORE_MAX_ZONES)
+    errors.push(`vnetDNSOverrides, kubeDNSOverrides: ${zoneCount} zones over both listener sets (the "." and cluster.local of each included); at most ${CORE_MAX_ZONES} fit`);
+  const ruleCount = [...zones.vnetDNS, ...zones.kubeDNS].reduce((n, z) => n + z.nxdomainRules.length, 0);
+  if (ruleCount > CORE_MAX_RULES - HEALTH_RULES)
+    errors.push(`nxdomainRules: ${ruleCount} rules over all zones (the default ones of "." included); at most ${CORE_MAX_RULES - HEALTH_RULES} fit`);
 
   // upstreams
   const upstreams = {} as Record<Destination, Endpoint[]>;
@@ -153,18 +168,22 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: { resolve
         upstreamSources[dest] = "default";
         continue;
       }
-      let found = false;
+      let problem: string | null = `no usable nameserver in ${paths.join(" or ")}`;
       for (const p of paths) {
         let text: string;
-        try { text = readFile(p); } catch { continue; }
+        try { text = readFile(p, RESOLV_CONF_MAX_BYTES); } catch (e) {
+          if (!refused(e)) continue;
+          problem = `${p}: ${(e as Error).message}`;
+          break;
+        }
         const list = parseResolvConf(text, listenerEndpoints);
         if (list.length === 0) { warnings.push(`${where}: ${p} has no usable nameserver lines`); continue; }
         upstreams[dest] = list;
         upstreamSources[dest] = p;
-        found = true;
+        problem = null;
         break;
       }
-      if (!found) errors.push(`${where}: no usable nameserver in ${paths.join(" or ")}`);
+      if (problem !== null) errors.push(`${where}: ${problem}`);
     }
   }
 
@@ -173,6 +192,8 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: { resolve
   const metricsListen = f.admin?.metricsListen ?? null;
   const allowNonLoopback = f.admin?.allowNonLoopback ?? false;
   const admin = { listen: null as Endpoint | null, metricsListen: null as Endpoint | null, allowNonLoopback, token: f.admin?.token ?? null, readyOnListeners: f.admin?.readyOnListeners ?? false };
+  // whoever reaches a non-loopback admin listener could flush the cache and reload: only with a token
+  if (allowNonLoopback && admin.token === null) errors.push("admin.allowNonLoopback: needs admin.token (mutating endpoints would be open to anyone who can reach the listener)");
   for (const [k, text] of [["listen", adminListen], ["metricsListen", metricsListen]] as const) {
     if (text === null) continue;
     const e = parseEndpoint(text, null);
@@ -183,6 +204,14 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: { resolve
   }
 
   const c = f.cache ?? {};
+  // the hosts file is re-read while running: here it must be a regular file within its cap (an absent
+  // or unreadable one is allowed: the overlay stays empty until it can be read)
+  if (c.hostsFile && opts.resolveUpstreams !== false) {
+    try { readFile(c.hostsFile, HOSTS_FILE_MAX_BYTES); } catch (e) {
+      if (refused(e)) errors.push(`cache.hostsFile: ${c.hostsFile}: ${(e as Error).message}`);
+      else warnings.push(`cache.hostsFile: ${c.hostsFile} cannot be read (${(e as Error).message}); the overlay stays empty until it can`);
+    }
+  }
   const fw = f.forward ?? {};
   const sv = f.server ?? {};
   const config: EffectiveConfig = {

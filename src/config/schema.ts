@@ -1,18 +1,22 @@
 // The config file schema (valibot, strict: unknown keys are errors). A plain AKS localdnsconfig.json
 // (mode, vnetDNSOverrides, kubeDNSOverrides) is valid as it is; our own keys sit beside it.
 import * as v from "valibot";
+import { CACHE_MIN_BYTES, CACHE_MAX_BYTES } from "./limits";
 
 const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+// valibot's object schemas take an array for an object with numeric keys: say no
+const notArray = v.custom<unknown>((x) => !Array.isArray(x), "expected a JSON object, got an array");
+const object = <E extends v.ObjectEntries>(entries: E) => v.pipe(notArray, v.strictObject(entries));
 const endpointList = v.pipe(v.array(v.string()), v.minLength(1));
 
-export const NxdomainRule = v.strictObject({
+export const NxdomainRule = object({
   /** Names under this suffix are answered NXDOMAIN locally... */
   suffix: v.pipe(v.string(), v.minLength(1)),
   /** ...when at least this many labels stand before the suffix. */
   minLabels: v.optional(int(1, 127), 1),
 });
 
-export const ZoneOverride = v.strictObject({
+export const ZoneOverride = object({
   queryLogging: v.optional(v.picklist(["Error", "Log"])),
   protocol: v.optional(v.picklist(["PreferUDP", "ForceTCP"])),
   forwardDestination: v.optional(v.picklist(["ClusterCoreDNS", "VnetDNS"])),
@@ -28,23 +32,23 @@ export const ZoneOverride = v.strictObject({
   nxdomainRules: v.optional(v.array(NxdomainRule)),
 });
 
-const Overrides = v.record(v.string(), ZoneOverride);
+const Overrides = v.pipe(notArray, v.record(v.string(), ZoneOverride));
 
-export const ConfigFile = v.strictObject({
+export const ConfigFile = object({
   mode: v.optional(v.picklist(["Required", "Preferred", "Disabled"])),
   vnetDNSOverrides: v.optional(Overrides),
   kubeDNSOverrides: v.optional(Overrides),
   listeners: v.optional(
-    v.strictObject({ vnetDNS: v.optional(v.array(v.string())), kubeDNS: v.optional(v.array(v.string())) }),
+    object({ vnetDNS: v.optional(v.array(v.string())), kubeDNS: v.optional(v.array(v.string())) }),
   ),
   upstreams: v.optional(
-    v.strictObject({
+    object({
       ClusterCoreDNS: v.optional(v.union([endpointList, v.pipe(v.string(), v.minLength(1))])),
       VnetDNS: v.optional(v.union([endpointList, v.pipe(v.string(), v.minLength(1))])),
     }),
   ),
   admin: v.optional(
-    v.strictObject({
+    object({
       listen: v.optional(v.nullable(v.string())),
       metricsListen: v.optional(v.nullable(v.string())),
       allowNonLoopback: v.optional(v.boolean()),
@@ -53,8 +57,10 @@ export const ConfigFile = v.strictObject({
     }),
   ),
   cache: v.optional(
-    v.strictObject({
-      maxBytes: v.optional(int(1 << 20, 2 ** 31 - 1)),
+    object({
+      maxBytes: v.optional(v.pipe(v.number(), v.integer(),
+        v.minValue(CACHE_MIN_BYTES, `at least ${CACHE_MIN_BYTES} (1 MiB)`),
+        v.maxValue(CACHE_MAX_BYTES, `at most ${CACHE_MAX_BYTES} (64 MiB): a larger cache and the process itself do not fit MemoryMax=128M`))),
       prefetch: v.optional(v.boolean()),
       staleAnswerTtl: v.optional(int(1, 30)),
       negativeTtlWithoutSoa: v.optional(int(0, 3600)),
@@ -65,7 +71,7 @@ export const ConfigFile = v.strictObject({
     }),
   ),
   forward: v.optional(
-    v.strictObject({
+    object({
       attemptTimeoutMs: v.optional(int(50, 10000)),
       deadlineMs: v.optional(int(100, 10000)),
       maxFails: v.optional(int(1, 100)),
@@ -79,7 +85,7 @@ export const ConfigFile = v.strictObject({
     }),
   ),
   server: v.optional(
-    v.strictObject({
+    object({
       maxUdpSize: v.optional(int(512, 4096)),
       tcpIdleTimeoutMs: v.optional(int(100, 600000)),
       maxTcpConnections: v.optional(int(1, 1_000_000)),
@@ -108,9 +114,8 @@ export function checkConfigFile(json: unknown): { ok: true; value: ConfigFileT }
   const r = v.safeParse(ConfigFile, json, { abortEarly: false });
   if (r.success) return { ok: true, value: r.output };
   const errors = r.issues.map((i) => {
-    if (i.type === "strict_object" && i.input !== undefined) {
-      return `${pathText(i.path)}: unknown key`;
-    }
+    if (i.type === "strict_object" && i.expected === "never") return `${pathText(i.path)}: unknown key`;
+    if (i.expected === "Object") return `${pathText(i.path)}: expected a JSON object, got ${i.received}`;
     return `${pathText(i.path)}: ${i.message}`;
   });
   return { ok: false, errors: [...new Set(errors)] };
