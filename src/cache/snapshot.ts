@@ -2,92 +2,207 @@
 // table (id → set and zone name, so records map onto this run's zones), then u32 length + record
 // bytes repeated, a u32 0, and a u32 FNV-1a checksum of everything before it. Written atomically
 // (temp file + rename); a corrupt, truncated or foreign file is ignored with a warning.
+// Both directions stream through one 256 KiB buffer: a full cache is never copied whole (the core's
+// own memory is the only full-size copy), so saving and restoring add almost nothing to peak memory.
 import type { Core } from "../core";
 import type { Logger } from "../log";
+import type { ChunkReader, AtomicWriter } from "../runtime/types";
 
 const MAGIC = "LDNSSNAP";
 const FORMAT = 1;
+const CHUNK = 256 * 1024; // holds the largest record (65,536 + 1,024) several times over
+const MAX_RECORD = 65536 + 1024; // what Core.importRecord takes
+const FNV_OFFSET = 0x811c9dc5;
 
 export interface ZoneRef { id: number; set: number; zone: string }
 
-function fnv1a(data: Uint8Array, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < end; i++) { h ^= data[i]; h = Math.imul(h, 0x01000193); }
-  return h >>> 0;
+function fnv1a(h: number, data: Uint8Array): number {
+  for (let i = 0; i < data.length; i++) { h ^= data[i]; h = Math.imul(h, 0x01000193); }
+  return h;
 }
 
-export function encodeSnapshot(core: Core, zones: ZoneRef[]): { data: Uint8Array; records: number } {
+/** Collects output into CHUNK-sized pieces handed to `sink`, hashing what it is given. */
+class ChunkWriter {
+  private readonly buf = new Uint8Array(CHUNK);
+  private readonly dv = new DataView(this.buf.buffer);
+  private used = 0;
+  hash = FNV_OFFSET;
+  bytes = 0;
+  constructor(private readonly sink: (chunk: Uint8Array) => void) {}
+  put(data: Uint8Array, hashed = true): void {
+    if (hashed) this.hash = fnv1a(this.hash, data);
+    this.bytes += data.length;
+    for (let off = 0; off < data.length;) {
+      if (this.used === CHUNK) this.flush();
+      const n = Math.min(CHUNK - this.used, data.length - off);
+      this.buf.set(data.subarray(off, off + n), this.used);
+      this.used += n;
+      off += n;
+    }
+  }
+  u32(v: number, hashed = true): void {
+    if (CHUNK - this.used < 4) this.flush();
+    this.dv.setUint32(this.used, v);
+    const b = this.buf.subarray(this.used, this.used + 4);
+    if (hashed) this.hash = fnv1a(this.hash, b);
+    this.used += 4;
+    this.bytes += 4;
+  }
+  flush(): void {
+    if (this.used > 0) this.sink(this.buf.subarray(0, this.used));
+    this.used = 0;
+  }
+}
+
+/** Reads input in order through one CHUNK-sized buffer, hashing what it hands out. */
+class ChunkReaderBuffer {
+  private readonly buf = new Uint8Array(CHUNK);
+  private start = 0;
+  private end = 0;
+  private eof = false;
+  hash = FNV_OFFSET;
+  constructor(private readonly read: (into: Uint8Array) => number) {}
+  /** The next n bytes (a view, valid until the next call), or null when the input ends first. */
+  take(n: number, hashed = true): Uint8Array | null {
+    if (n > CHUNK) return null;
+    if (this.end - this.start < n) this.fill(n);
+    if (this.end - this.start < n) return null;
+    const v = this.buf.subarray(this.start, this.start + n);
+    this.start += n;
+    if (hashed) this.hash = fnv1a(this.hash, v);
+    return v;
+  }
+  u32(hashed = true): number | null {
+    const b = this.take(4, hashed);
+    return b === null ? null : ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+  }
+  atEnd(): boolean {
+    this.fill(1);
+    return this.end === this.start;
+  }
+  private fill(n: number): void {
+    this.buf.copyWithin(0, this.start, this.end);
+    this.end -= this.start;
+    this.start = 0;
+    while (this.end - this.start < n && !this.eof) {
+      const got = this.read(this.buf.subarray(this.end));
+      if (got <= 0) this.eof = true;
+      else this.end += got;
+    }
+  }
+}
+
+/** Streams a snapshot of every live record to `sink` in pieces of at most 256 KiB. */
+export function writeSnapshot(core: Core, zones: ZoneRef[], sink: (chunk: Uint8Array) => void): { records: number; bytes: number } {
+  const w = new ChunkWriter(sink);
   const table = new TextEncoder().encode(JSON.stringify(zones));
-  const parts: Uint8Array[] = [];
-  let size = 8 + 4 + 4 + table.length + 4 + 4;
+  w.put(Uint8Array.from(MAGIC, (c) => c.charCodeAt(0)));
+  w.u32(FORMAT);
+  w.u32(table.length);
+  w.put(table);
   let records = 0;
-  for (const r of core.exportRecords()) { parts.push(r.bytes); size += 4 + r.bytes.length; records++; }
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  let p = 0;
-  for (let i = 0; i < 8; i++) out[p++] = MAGIC.charCodeAt(i);
-  dv.setUint32(p, FORMAT); p += 4;
-  dv.setUint32(p, table.length); p += 4;
-  out.set(table, p); p += table.length;
-  for (const b of parts) { dv.setUint32(p, b.length); p += 4; out.set(b, p); p += b.length; }
-  dv.setUint32(p, 0); p += 4;
-  dv.setUint32(p, fnv1a(out, p)); p += 4;
-  return { data: out, records };
+  for (const r of core.exportRecords()) { w.u32(r.bytes.length); w.put(r.bytes); records++; }
+  w.u32(0);
+  w.u32(w.hash >>> 0, false);
+  w.flush();
+  return { records, bytes: w.bytes };
 }
 
-/** Loads records into the core. Returns how many were restored, or an error message. */
-export function loadSnapshot(core: Core, data: Uint8Array, zones: ZoneRef[], now: number): { restored: number; skipped: number } | { error: string } {
-  if (data.length < 24) return { error: "file too short" };
-  for (let i = 0; i < 8; i++) if (data[i] !== MAGIC.charCodeAt(i)) return { error: "not a localdns snapshot" };
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (dv.getUint32(8) !== FORMAT) return { error: `unsupported snapshot format ${dv.getUint32(8)}` };
-  if (dv.getUint32(data.length - 4) !== fnv1a(data, data.length - 4)) return { error: "checksum mismatch (corrupt or truncated)" };
-  const tableLen = dv.getUint32(12);
-  if (16 + tableLen > data.length - 8) return { error: "bad zone table length" };
+/** The whole snapshot as one array (tests and tools; the service streams it with writeSnapshot). */
+export function encodeSnapshot(core: Core, zones: ZoneRef[]): { data: Uint8Array; records: number } {
+  const parts: Uint8Array[] = [];
+  const { records, bytes } = writeSnapshot(core, zones, (c) => parts.push(c.slice()));
+  const data = new Uint8Array(bytes);
+  let p = 0;
+  for (const c of parts) { data.set(c, p); p += c.length; }
+  return { data, records };
+}
+
+const fromArray = (data: Uint8Array) => {
+  let p = 0;
+  return (into: Uint8Array) => {
+    const n = Math.min(into.length, data.length - p);
+    into.set(data.subarray(p, p + n));
+    p += n;
+    return n;
+  };
+};
+
+/** Loads records into an empty cache, record by record as they are read. Returns how many were
+ * restored, or an error message; on an error (a bad checksum found at the end included) the cache is
+ * emptied again, so a damaged file restores nothing. */
+export function loadSnapshot(core: Core, source: Uint8Array | ((into: Uint8Array) => number), zones: ZoneRef[], now: number): { restored: number; skipped: number } | { error: string } {
+  const r = readRecords(core, new ChunkReaderBuffer(source instanceof Uint8Array ? fromArray(source) : source), zones, now);
+  if ("error" in r) core.flushAll();
+  return r;
+}
+
+function readRecords(core: Core, input: ChunkReaderBuffer, zones: ZoneRef[], now: number): { restored: number; skipped: number } | { error: string } {
+  const magic = input.take(8);
+  if (magic === null) return { error: "file too short" };
+  for (let i = 0; i < 8; i++) if (magic[i] !== MAGIC.charCodeAt(i)) return { error: "not a localdns snapshot" };
+  const format = input.u32();
+  if (format !== FORMAT) return format === null ? { error: "file too short" } : { error: `unsupported snapshot format ${format}` };
+  const tableLen = input.u32();
+  const tableBytes = tableLen === null ? null : input.take(tableLen);
+  if (tableBytes === null) return { error: "bad zone table length" };
   let old: ZoneRef[];
-  try { old = JSON.parse(new TextDecoder().decode(data.subarray(16, 16 + tableLen))); } catch { return { error: "bad zone table" }; }
+  try { old = JSON.parse(new TextDecoder().decode(tableBytes)); } catch { return { error: "bad zone table" }; }
   if (!Array.isArray(old)) return { error: "bad zone table" };
   const map = new Map<number, number>();
   for (const z of old) {
     const cur = zones.find((c) => c.set === z?.set && c.zone === z?.zone);
     if (cur && typeof z.id === "number") map.set(z.id, cur.id);
   }
-  let p = 16 + tableLen;
   let restored = 0;
   let skipped = 0;
   for (;;) {
-    if (p + 4 > data.length - 4) return { error: "truncated record list" };
-    const n = dv.getUint32(p); p += 4;
+    const n = input.u32();
+    if (n === null) return { error: "truncated record list" };
     if (n === 0) break;
-    if (p + n > data.length - 4) return { error: "truncated record" };
-    const rec = data.subarray(p, p + n);
-    p += n;
-    const zone = map.get(rec[30] | (rec[31] << 8));
+    if (n > MAX_RECORD) return { error: "record too long" };
+    const rec = input.take(n);
+    if (rec === null) return { error: "truncated record" };
+    const zone = n >= 32 ? map.get(rec[30] | (rec[31] << 8)) : undefined;
     if (zone !== undefined && core.importRecord(rec, now, zone)) restored++; else skipped++;
   }
+  const expected = input.hash >>> 0;
+  const sum = input.u32(false);
+  if (sum === null) return { error: "truncated record list" };
+  if (sum !== expected || !input.atEnd()) return { error: "checksum mismatch (corrupt or truncated)" };
   return { restored, skipped };
 }
 
-export interface SnapshotIO { read(path: string): Uint8Array; writeAtomic(path: string, data: Uint8Array): void }
+export interface SnapshotIO { open(path: string): ChunkReader; create(path: string): AtomicWriter }
 
 export function restoreFromFile(core: Core, io: SnapshotIO, path: string, zones: ZoneRef[], now: number, log: Logger): number {
-  let data: Uint8Array;
-  try { data = io.read(path); } catch (e) {
+  let file: ChunkReader;
+  try { file = io.open(path); } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") log.warn("cache snapshot unreadable, starting cold", { path, error: (e as Error).message });
     return 0;
   }
-  const r = loadSnapshot(core, data, zones, now);
+  let r: ReturnType<typeof loadSnapshot>;
+  try { r = loadSnapshot(core, (into) => file.read(into), zones, now); } catch (e) {
+    core.flushAll();
+    r = { error: (e as Error).message };
+  } finally {
+    file.close();
+  }
   if ("error" in r) { log.warn("cache snapshot ignored, starting cold", { path, reason: r.error }); return 0; }
   log.info("cache snapshot restored", { path, entries: r.restored, skipped: r.skipped });
   return r.restored;
 }
 
 export function saveToFile(core: Core, io: SnapshotIO, path: string, zones: ZoneRef[], log: Logger): void {
+  let file: AtomicWriter | null = null;
   try {
-    const { data, records } = encodeSnapshot(core, zones);
-    io.writeAtomic(path, data);
-    log.info("cache snapshot written", { path, entries: records, bytes: data.length });
+    file = io.create(path);
+    const out = file;
+    const { records, bytes } = writeSnapshot(core, zones, (c) => out.write(c));
+    file.commit();
+    log.info("cache snapshot written", { path, entries: records, bytes });
   } catch (e) {
+    file?.abort();
     log.warn("cache snapshot not written", { path, error: (e as Error).message });
   }
 }

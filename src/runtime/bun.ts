@@ -1,6 +1,5 @@
 // Runtime adapter for Bun.
-import { readFileSync } from "node:fs";
-import { writeFileAtomic, makeParentDir } from "./files";
+import { readTextCapped, openChunks, createAtomic, makeParentDir, TEXT_FILE_MAX_BYTES } from "./files";
 import wasmPath from "../../build/core.wasm" with { type: "file" };
 import { sdNotify } from "./bun-notify";
 import type { Runtime, UdpSocket, UdpDataHandler, TcpConn, TcpHandlers, TcpServer, HttpServer } from "./types";
@@ -107,13 +106,15 @@ export const bunRuntime: Runtime = {
   },
 
   serveHttp(hostname: string, port: number, fetch): HttpServer {
-    const server = Bun.serve({ hostname, port, fetch, development: false });
+    // exclusive: with SO_REUSEPORT (Bun's default with development: false) a second instance would
+    // bind the same admin port silently and take half of its requests
+    const server = Bun.serve({ hostname, port, fetch, development: false, reusePort: false });
     return { get port() { return server.port; }, stop: () => server.stop(true) };
   },
 
-  readTextFile: (path) => readFileSync(path, "utf8"),
-  readFile: (path) => new Uint8Array(readFileSync(path)),
-  writeFileAtomic: (path, data) => writeFileAtomic(path, data, process.pid),
+  readTextFile: (path, maxBytes = TEXT_FILE_MAX_BYTES) => readTextCapped(path, maxBytes),
+  openChunks,
+  createAtomic: (path) => createAtomic(path, process.pid),
   makeParentDir,
   onSignal(signal, handler) { process.on(signal, handler); },
   exit(code: number): never { process.exit(code); },

@@ -38,7 +38,8 @@ export function serveDenoHttp(hostname: string, port: number, fetch: Fetch): Htt
   }
   const entry: Live = { server: null, fetch, stopping: null };
   // onListen replaces Deno's "Listening on ..." line, which is not a JSON log line
-  entry.server = Deno.serve({ hostname, port, onListen() {} }, (req: Request) => entry.fetch(req));
+  // reusePort false (Deno's default, stated): a second instance must fail to bind, not share the port
+  entry.server = Deno.serve({ hostname, port, reusePort: false, onListen() {} }, (req: Request) => entry.fetch(req));
   const bound = `${hostname}|${entry.server.addr.port}`;
   live.set(bound, entry);
   return handle(bound, entry);

@@ -1,8 +1,7 @@
 // Runtime adapter for Deno (deno run, or the `deno compile` binary built by build/build-deno.ts).
-// Files go through node:fs, as in the Bun adapter, so read errors carry the same codes and messages
+// Files go through node:fs (files.ts, shared with the Bun adapter), so read errors carry the same codes and messages
 // (a missing snapshot is "ENOENT", a missing config reads the same in both binaries).
-import { readFileSync } from "node:fs";
-import { writeFileAtomic, makeParentDir } from "./files";
+import { readTextCapped, openChunks, createAtomic, makeParentDir, TEXT_FILE_MAX_BYTES } from "./files";
 import { bindDenoUdp } from "./deno-udp";
 import { listenDenoTcp, connectDenoTcp } from "./deno-tcp";
 import { serveDenoHttp } from "./deno-http";
@@ -22,9 +21,9 @@ export const denoRuntime: Runtime = {
   listenTcp: listenDenoTcp,
   connectTcp: connectDenoTcp,
   serveHttp: serveDenoHttp,
-  readTextFile: (path) => readFileSync(path, "utf8"),
-  readFile: (path) => new Uint8Array(readFileSync(path)),
-  writeFileAtomic: (path, data) => writeFileAtomic(path, data, Deno.pid),
+  readTextFile: (path, maxBytes = TEXT_FILE_MAX_BYTES) => readTextCapped(path, maxBytes),
+  openChunks,
+  createAtomic: (path) => createAtomic(path, Deno.pid),
   makeParentDir,
   onSignal(signal, handler) { Deno.addSignalListener(signal, handler); },
   exit(code: number): never { Deno.exit(code); throw new Error("unreachable"); },

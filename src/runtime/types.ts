@@ -48,6 +48,21 @@ export interface HttpServer {
   stop(): Promise<void> | void;
 }
 
+/** A file opened for reading piece by piece. */
+export interface ChunkReader {
+  readonly size: number;
+  /** Fills `into` from where the last read stopped; returns how many bytes came, 0 at the end. */
+  read(into: Uint8Array): number;
+  close(): void;
+}
+
+/** A file written beside its final path and moved there in one step by commit(). */
+export interface AtomicWriter {
+  write(data: Uint8Array): void;
+  commit(): void;
+  abort(): void;
+}
+
 export interface Runtime {
   readonly name: string;
   readonly version: string;
@@ -55,11 +70,15 @@ export interface Runtime {
   listenTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>): TcpServer;
   connectTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, state: S): Promise<TcpConn<S>>;
   serveHttp(hostname: string, port: number, fetch: (req: Request) => Response | Promise<Response>): HttpServer;
-  readTextFile(path: string): string;
-  /** Creates the parent directory of the file (writeFileAtomic also does). */
-  writeFileAtomic(path: string, data: Uint8Array): void;
+  /** A regular file of at most maxBytes (default 1 MiB) as text. Anything else (a device, a FIFO, a
+   * larger file) throws an error with code "EREFUSED" before a byte is read. */
+  readTextFile(path: string, maxBytes?: number): string;
+  /** Opens a regular file of at most maxBytes for reading in chunks (same refusals). */
+  openChunks(path: string, maxBytes: number): ChunkReader;
+  /** Starts writing a file that replaces `path` atomically (temp file, fsync, rename). */
+  createAtomic(path: string): AtomicWriter;
+  /** Creates the parent directory of `path` if missing (createAtomic also does). */
   makeParentDir(path: string): void;
-  readFile(path: string): Uint8Array;
   onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () => void): void;
   exit(code: number): never;
   env(name: string): string | undefined;
