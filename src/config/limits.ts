@@ -22,5 +22,8 @@ export const HOSTS_FILE_MAX_BYTES = 1 << 20;
 /** Addresses kept per name and family; the rest are dropped (and logged). 64 A records fill a
  * 1,232-octet UDP answer; more would only ever be truncated. */
 export const HOSTS_MAX_ADDRESSES_PER_NAME = 64;
+/** Answers the hosts overlay holds (assembly/layout.ts HOSTS_SLOTS / 2): an A and an AAAA per name
+ * and a PTR per address. Parsing stops once a file has more. */
+export const HOSTS_MAX_ANSWERS = 2048;
 /** A snapshot larger than this is not read (a full cache of CACHE_MAX_BYTES writes less). */
 export const SNAPSHOT_MAX_BYTES = 2 * CACHE_MAX_BYTES;
