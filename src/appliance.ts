@@ -1,13 +1,17 @@
 // Wires one running localdns from an effective config: the packet core and its zones, upstreams and
 // per-zone forwarders, UDP and TCP listeners for both listener sets, the admin HTTP server, the cache
-// snapshot. reload() applies a new config in place: unchanged listeners keep their sockets, the cache
-// is kept (entries of removed zones dropped), upstreams keep their connections and health.
-import type { Runtime, UdpSocket, HttpServer } from "./runtime/types";
-import { Core, RuleAction, ANY_ZONE } from "./core";
+// snapshot. reload() applies a new config in place, all or nothing: everything new (zone and rule
+// tables, hosts overlay, upstreams, sockets) is built beside the running parts and switched in one
+// synchronous step, or the running config stays. Unchanged listeners keep their sockets, the cache is
+// kept (entries of removed zones dropped), upstreams keep their connections and health.
+import type { Runtime, UdpSocket } from "./runtime/types";
+import { Core } from "./core";
 import { systemClock, type Clock } from "./clock";
 import type { Logger } from "./log";
 import { formatEndpoint, type Endpoint } from "./config/endpoint";
 import { LISTENER_SETS, type EffectiveConfig, type Destination } from "./config/effective";
+import { planZones, type ZonePlan } from "./config/zone-plan";
+import { SNAPSHOT_MAX_BYTES } from "./config/limits";
 import { QueryHandler, type HandlerOptions } from "./server/handler";
 import { listenUdp } from "./server/udp";
 import { TcpListener } from "./server/tcp";
@@ -15,10 +19,11 @@ import type { ZoneRuntime } from "./server/zone-runtime";
 import { Upstream } from "./upstream/upstream";
 import { Forwarder } from "./upstream/forwarder";
 import { createAdminApp, createReadyApp } from "./admin/app";
-import { restoreFromFile, saveToFile, type ZoneRef } from "./cache/snapshot";
-import { parseHosts, HOSTS_TTL } from "./cache/hosts";
+import { HttpServers, type HttpWant } from "./admin/servers";
+import { restoreFromFile, saveToFile, type ZoneRef, type SnapshotIO } from "./cache/snapshot";
+import { HostsOverlay, type HostsLoad } from "./cache/hosts-overlay";
 
-export const HEALTH_NAME = "health-check.localdns.local";
+export { HEALTH_NAME } from "./config/zone-plan";
 const DESTINATIONS: Destination[] = ["ClusterCoreDNS", "VnetDNS"];
 
 export interface ApplianceOptions {
@@ -45,26 +50,39 @@ export interface BoundListener { set: number; ep: Endpoint; udp: UdpSocket; tcp:
 
 const listenerKey = (set: number, ep: Endpoint) => `${set}|${formatEndpoint(ep)}`;
 
+/** A config's parts built beside the running ones: nothing live has changed yet. */
+interface Plan {
+  config: EffectiveConfig;
+  zones: ZonePlan;
+  upstreams: Map<Destination, Upstream[]>;
+  created: Upstream[]; // new in this plan: closed again if the plan is dropped
+  removed: Upstream[]; // running ones this plan no longer uses
+  hosts: HostsLoad;
+}
+
+/** Sockets bound for a plan: switched in by commit(), closed by rollback(). */
+interface BoundChange { commit(): void; rollback(): void }
+
+type ReloadResult = { ok: true; summary: ReturnType<Appliance["summary"]> } | { ok: false; errors: string[] };
+
 export class Appliance {
   listeners: BoundListener[] = [];
   upstreams = new Map<Destination, Upstream[]>();
-  admin: HttpServer | null = null;
-  metricsServer: HttpServer | null = null;
-  readyServers: HttpServer[] = [];
+  private readonly http: HttpServers;
   private stopping = false;
   readonly startedAt = Date.now();
   reloads = { ok: 0, failed: 0 };
-  private readonly zoneIds = new Map<string, number>();
   zoneRefs: ZoneRef[] = [];
   readonly adminApp: ReturnType<typeof createAdminApp>;
-  private hostsText: string | null = null;
-  private hostsTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly hosts: HostsOverlay;
   private memoryKeeper: ReturnType<typeof setInterval> | null = null;
 
   private constructor(readonly rt: Runtime, public config: EffectiveConfig, readonly core: Core,
     readonly handler: QueryHandler, readonly log: Logger, readonly version: string, readonly clock: Clock,
     private readonly reloadSource?: ApplianceOptions["reloadSource"]) {
     this.adminApp = createAdminApp(this);
+    this.http = new HttpServers(rt);
+    this.hosts = new HostsOverlay(rt, core, log);
   }
 
   static async start(o: ApplianceOptions): Promise<Appliance> {
@@ -74,10 +92,11 @@ export class Appliance {
     const clock = o.clock ?? systemClock;
     const handler = new QueryHandler(core, clock, o.log, handlerOptions(c));
     const app = new Appliance(o.runtime, c, core, handler, o.log, o.version ?? "dev", clock, o.reloadSource);
-    app.configureCore(c);
-    app.applyUpstreams(c);
-    app.applyZones(c);
-    app.applyHosts(c);
+    // the same steps as a reload, with the snapshot restored before any socket is bound
+    const plan = app.plan(c);
+    app.core.stageZones(plan.zones.zones, plan.zones.rules);
+    plan.hosts = app.hosts.stageOrEmpty(plan.hosts); // no overlay beats no DNS: the watcher retries
+    app.commit(plan, null);
     if (c.cache.snapshotPath) {
       // a warm restart needs somewhere to write: made now, so a problem shows at start, not at shutdown
       try { o.runtime.makeParentDir(c.cache.snapshotPath); } catch (e) {
@@ -86,8 +105,7 @@ export class Appliance {
     }
     if (c.cache.snapshotPath) restoreFromFile(core, app.snapshotIO(), c.cache.snapshotPath, app.zoneRefs, clock.nowSeconds(), o.log);
     try {
-      await app.applyListeners(c);
-      app.startAdmin(c);
+      await app.bindFor(c).then((b) => b.commit());
     } catch (e) {
       app.closeAll();
       throw e;
@@ -107,8 +125,8 @@ export class Appliance {
     };
   }
 
-  private snapshotIO() {
-    return { read: (p: string) => this.rt.readFile(p), writeAtomic: (p: string, d: Uint8Array) => this.rt.writeFileAtomic(p, d) };
+  private snapshotIO(): SnapshotIO {
+    return { open: (p) => this.rt.openChunks(p, SNAPSHOT_MAX_BYTES), create: (p) => this.rt.createAtomic(p) };
   }
 
   private configureCore(c: EffectiveConfig): void {
@@ -116,25 +134,71 @@ export class Appliance {
     this.core.configure(c.cache.staleAnswerTtl, c.cache.prefetch ? 2 : 0, 30, c.server.maxUdpSize);
   }
 
-  private applyUpstreams(c: EffectiveConfig): Upstream[] {
+  /** Builds everything of `c` that needs no socket, beside the running parts. Throws when `c` cannot
+   * be applied (nothing to undo then). */
+  private plan(c: EffectiveConfig): Plan {
+    const zones = planZones(c, this.zoneRefs);
+    const hosts = this.hosts.read(c.cache.hostsFile);
     const f = c.forward;
     const old = new Map<string, Upstream>();
     for (const [d, list] of this.upstreams) for (const u of list) old.set(`${d}|${u.name}`, u);
-    const next = new Map<Destination, Upstream[]>();
+    const upstreams = new Map<Destination, Upstream[]>();
+    const created: Upstream[] = [];
     for (const dest of DESTINATIONS) {
       const healthCheck = LISTENER_SETS.some((s) => c.zones[s].some((z) => z.forwardDestination === dest && z.healthCheck));
-      next.set(dest, c.upstreams[dest].map((ep) => {
+      upstreams.set(dest, c.upstreams[dest].map((ep) => {
         const key = `${dest}|${formatEndpoint(ep)}`;
         const existing = old.get(key);
         if (existing) { old.delete(key); return existing; }
-        return new Upstream(this.rt, ep, {
+        const u = new Upstream(this.rt, ep, {
           maxFails: f.maxFails, healthCheckIntervalMs: f.healthCheckIntervalMs, healthCheck, udpLingerMs: f.attemptTimeoutMs + 100,
           tcp: { size: f.tcpPoolSize, max: f.tcpPoolMax, maxAgeMs: f.tcpMaxAgeMs, maxQueries: f.tcpMaxQueries, idleMs: f.tcpIdleTimeoutMs },
         }, this.log);
+        created.push(u);
+        return u;
       }));
     }
-    this.upstreams = next;
-    return [...old.values()];
+    return { config: c, zones, upstreams, created, removed: [...old.values()], hosts };
+  }
+
+  /** Writes the plan's zone tables and hosts overlay into the core's spare areas (the live ones keep
+   * answering). Throws when they do not fit. Synchronous, and run right before commit(), so the
+   * hosts file watcher cannot write the spare overlay in between. */
+  private stage(p: Plan): void {
+    this.core.stageZones(p.zones.zones, p.zones.rules);
+    this.hosts.stage(p.hosts);
+  }
+
+  /** Switches to a staged plan in one synchronous step. Cannot fail. */
+  private commit(p: Plan, bound: BoundChange | null): void {
+    const c = p.config;
+    this.core.commitZones();
+    this.hosts.commit(p.hosts);
+    this.upstreams = p.upstreams;
+    const zones: ZoneRuntime[] = [];
+    LISTENER_SETS.forEach((setName, set) => {
+      for (const z of c.zones[setName]) {
+        const id = p.zones.refs.find((r) => r.set === set && r.zone === z.zone)!.id;
+        zones[id] = {
+          index: id, set, setName, settings: z, logAll: z.queryLogging === "Log",
+          staleWindow: z.serveStale === "Disable" ? 0 : z.serveStaleDurationInSeconds,
+          forwarder: new Forwarder(p.upstreams.get(z.forwardDestination)!, {
+            policy: z.forwardPolicy, forceTcp: z.protocol === "ForceTCP", maxConcurrent: z.maxConcurrent,
+            attemptTimeoutMs: c.forward.attemptTimeoutMs, deadlineMs: c.forward.deadlineMs, failfastAllUnhealthy: z.failfastAllUnhealthyUpstreams,
+          }),
+        };
+      }
+    });
+    this.handler.zones = zones;
+    this.zoneRefs = p.zones.refs;
+    // entries of zones that went away carry those zones' ids: drop them (their names now fall in
+    // another zone, with its settings)
+    for (const z of p.zones.removed) this.core.flushZoneIndex(z.id);
+    bound?.commit();
+    this.configureCore(c);
+    this.config = c;
+    // removed upstreams finish what they carry before they close
+    if (p.removed.length) setTimeout(() => { for (const u of p.removed) u.close(); }, c.forward.deadlineMs + 100);
   }
 
   /** Every upstream query leaves a few kilobytes of short-lived objects (timers, closures, copies).
@@ -148,70 +212,6 @@ export class Appliance {
       if (now - seen >= 256) this.rt.collectGarbage();
       seen = now;
     }, 250);
-  }
-
-  /** Loads the hosts overlay and re-reads it every 2 s; a changed file takes effect at once. */
-  private applyHosts(c: EffectiveConfig): void {
-    if (this.hostsTimer) { clearInterval(this.hostsTimer); this.hostsTimer = null; }
-    this.hostsText = null;
-    const path = c.cache.hostsFile;
-    if (!path) { this.core.setHosts([], HOSTS_TTL); return; }
-    const load = () => {
-      let text: string;
-      try { text = this.rt.readTextFile(path); } catch (e) {
-        if (this.hostsText !== "") this.log.warn("hosts file unreadable; overlay empty", { path, error: (e as Error).message });
-        text = "";
-      }
-      if (text === this.hostsText) return;
-      this.hostsText = text;
-      const h = parseHosts(text);
-      for (const p of h.problems) this.log.warn("hosts file line ignored", { path, problem: p });
-      if (!this.core.setHosts(h.entries, HOSTS_TTL)) this.log.error("hosts overlay full: some names not pinned", { path });
-      this.log.info("hosts overlay loaded", { path, names: h.names });
-    };
-    load();
-    this.hostsTimer = setInterval(load, 2000);
-  }
-
-  private zoneId(set: number, zone: string): number {
-    const k = `${set}|${zone}`;
-    let id = this.zoneIds.get(k);
-    if (id === undefined) {
-      id = this.zoneIds.size;
-      if (id >= ANY_ZONE) throw new Error("too many distinct zones over this process's lifetime; restart to reset");
-      this.zoneIds.set(k, id);
-    }
-    return id;
-  }
-
-  private applyZones(c: EffectiveConfig): void {
-    const core = this.core;
-    // drop cached entries of zones that are going away
-    const keep = new Set(LISTENER_SETS.flatMap((s, set) => c.zones[s].map((z) => `${set}|${z.zone}`)));
-    for (const z of this.zoneRefs) if (!keep.has(`${z.set}|${z.zone}`)) core.flushZone(z.zone, z.set);
-    core.resetZones();
-    const zones: ZoneRuntime[] = [];
-    const refs: ZoneRef[] = [];
-    LISTENER_SETS.forEach((setName, set) => {
-      core.addRule(set, ANY_ZONE, RuleAction.HEALTH, HEALTH_NAME, 0, true);
-      for (const z of c.zones[setName]) {
-        const id = this.zoneId(set, z.zone);
-        core.addZone(set, z.zone, id);
-        for (const r of z.nxdomainRules) core.addRule(set, id, RuleAction.NXDOMAIN, r.suffix, r.minLabels, false);
-        const f = c.forward;
-        zones[id] = {
-          index: id, set, setName, settings: z, logAll: z.queryLogging === "Log",
-          staleWindow: z.serveStale === "Disable" ? 0 : z.serveStaleDurationInSeconds,
-          forwarder: new Forwarder(this.upstreams.get(z.forwardDestination)!, {
-            policy: z.forwardPolicy, forceTcp: z.protocol === "ForceTCP", maxConcurrent: z.maxConcurrent,
-            attemptTimeoutMs: f.attemptTimeoutMs, deadlineMs: f.deadlineMs, failfastAllUnhealthy: z.failfastAllUnhealthyUpstreams,
-          }),
-        };
-        refs.push({ id, set, zone: z.zone });
-      }
-    });
-    this.handler.zones = zones;
-    this.zoneRefs = refs;
   }
 
   private async bind(set: number, ep: Endpoint, c: EffectiveConfig): Promise<BoundListener> {
@@ -232,10 +232,13 @@ export class Appliance {
     }
   }
 
-  private async applyListeners(c: EffectiveConfig): Promise<void> {
+  /** Binds the DNS listeners and admin servers `c` has and the running config lacks. Throws, having
+   * closed what it bound, when one cannot be bound. */
+  private async bindFor(c: EffectiveConfig): Promise<BoundChange> {
     const existing = new Map(this.listeners.map((l) => [listenerKey(l.set, l.ep), l]));
     const wanted: BoundListener[] = [];
     const added: BoundListener[] = [];
+    const closeAdded = () => { for (const b of added) { b.udp.close(); b.tcp.stop(); } };
     try {
       for (const [set, setName] of LISTENER_SETS.entries()) {
         for (const ep of c.listeners[setName]) {
@@ -247,70 +250,84 @@ export class Appliance {
         }
       }
     } catch (e) {
-      for (const b of added) { b.udp.close(); b.tcp.stop(); }
+      closeAdded();
       throw e;
     }
-    for (const l of existing.values()) { l.udp.close(); l.tcp.stop(); }
-    this.listeners = wanted;
+    let http;
+    try { http = this.http.prepare(this.httpWanted(c)); } catch (e) {
+      closeAdded();
+      throw e;
+    }
+    return {
+      commit: () => {
+        for (const l of existing.values()) { l.udp.close(); l.tcp.stop(); }
+        this.listeners = wanted;
+        http.commit();
+      },
+      rollback: () => { closeAdded(); http.rollback(); },
+    };
   }
 
-  private startAdmin(c: EffectiveConfig): void {
+  /** The HTTP servers `c` asks for: admin, metrics, and /ready on each listener address. */
+  private httpWanted(c: EffectiveConfig): HttpWant[] {
     const a = c.admin;
-    if (a.listen) this.admin = this.rt.serveHttp(a.listen.host, a.listen.port, this.adminApp.fetch);
-    if (a.metricsListen) this.metricsServer = this.rt.serveHttp(a.metricsListen.host, a.metricsListen.port, this.adminApp.fetch);
+    const out: HttpWant[] = [];
+    if (a.listen) out.push({ what: "admin.listen", host: a.listen.host, port: a.listen.port, fetch: this.adminApp.fetch });
+    if (a.metricsListen) out.push({ what: "admin.metricsListen", host: a.metricsListen.host, port: a.metricsListen.port, fetch: this.adminApp.fetch });
     if (a.readyOnListeners) {
       const ready = createReadyApp(this);
       const port = a.listen?.port ?? 8181;
-      const hosts = new Set(this.listeners.map((l) => l.ep.host));
+      const hosts = new Set(LISTENER_SETS.flatMap((s) => c.listeners[s].map((e) => e.host)));
       // where the admin server already listens on that address and port, it serves /ready itself
-      for (const h of hosts) if (!(a.listen && a.listen.host === h && a.listen.port === port)) this.readyServers.push(this.rt.serveHttp(h, port, ready.fetch));
+      for (const h of hosts) if (!(a.listen && a.listen.host === h && a.listen.port === port)) out.push({ what: `admin.readyOnListeners (${h})`, host: h, port, fetch: ready.fetch });
     }
-  }
-
-  private stopAdmin(): void {
-    void this.admin?.stop();
-    void this.metricsServer?.stop();
-    for (const r of this.readyServers) void r.stop();
-    this.admin = this.metricsServer = null;
-    this.readyServers = [];
+    return out;
   }
 
   /** Re-reads the config source and applies it; on any problem the running config stays. */
-  async reloadFromSource(): Promise<{ ok: true; summary: ReturnType<Appliance["summary"]> } | { ok: false; errors: string[] }> {
+  async reloadFromSource(): Promise<ReloadResult> {
     if (!this.reloadSource) return { ok: false, errors: ["no config source to reload from"] };
     const r = this.reloadSource();
-    if (!r.ok) {
-      this.reloads.failed++;
-      this.log.error("config reload rejected; the running config stays", { problems: r.errors });
-      return r;
-    }
+    if (!r.ok) return this.rejected(r.errors);
     return this.reload(r.config);
   }
 
-  async reload(c: EffectiveConfig): Promise<{ ok: true; summary: ReturnType<Appliance["summary"]> } | { ok: false; errors: string[] }> {
+  /** Applies `c` in full or not at all. Reloads run one after another: each plans against the
+   * config the one before it left. */
+  reload(c: EffectiveConfig): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.applyReload(c));
+    this.reloading = run.then(() => undefined, () => undefined);
+    return run;
+  }
+  private reloading: Promise<void> = Promise.resolve();
+
+  private async applyReload(c: EffectiveConfig): Promise<ReloadResult> {
     const prev = this.config;
-    try {
-      await this.applyListeners(c);
-    } catch (e) {
-      this.reloads.failed++;
-      this.log.error("config reload rejected; the running config stays", { problems: [(e as Error).message] });
-      return { ok: false, errors: [(e as Error).message] };
+    let plan: Plan;
+    try { plan = this.plan(c); } catch (e) { return this.rejected([(e as Error).message]); }
+    const drop = () => { for (const u of plan.created) u.close(); };
+    let bound: BoundChange;
+    try { bound = await this.bindFor(c); } catch (e) {
+      drop();
+      return this.rejected([(e as Error).message]);
     }
-    const removed = this.applyUpstreams(c);
-    this.applyZones(c);
-    this.applyHosts(c);
-    this.configureCore(c);
+    // from here to the switch nothing yields to the event loop
+    try { this.stage(plan); } catch (e) {
+      bound.rollback();
+      drop();
+      return this.rejected([(e as Error).message]);
+    }
+    this.commit(plan, bound);
     if (c.cache.maxBytes !== prev.cache.maxBytes) this.log.warn("cache.maxBytes changes take effect at the next restart", { running: prev.cache.maxBytes });
-    if (JSON.stringify(c.admin) !== JSON.stringify(prev.admin) || (c.admin.readyOnListeners && JSON.stringify(c.listeners) !== JSON.stringify(prev.listeners))) {
-      this.stopAdmin();
-      try { this.startAdmin(c); } catch (e) { this.log.error("admin listener not restarted", { error: (e as Error).message }); }
-    }
-    this.config = c;
-    // removed upstreams finish what they carry before they close
-    setTimeout(() => { for (const u of removed) u.close(); }, c.forward.deadlineMs + 100);
     this.reloads.ok++;
     this.log.info("config reloaded", this.summary());
     return { ok: true, summary: this.summary() };
+  }
+
+  private rejected(errors: string[]): ReloadResult {
+    this.reloads.failed++;
+    this.log.error("config reload rejected; the running config stays", { problems: errors });
+    return { ok: false, errors };
   }
 
   /** Ready: every listener bound and at least one usable upstream per destination in use. */
@@ -342,10 +359,10 @@ export class Appliance {
   }
 
   private closeAll(): void {
-    if (this.hostsTimer) clearInterval(this.hostsTimer);
+    this.hosts.stop();
     if (this.memoryKeeper) clearInterval(this.memoryKeeper);
     for (const l of this.listeners) { try { l.udp.close(); l.tcp.stop(); } catch { /* closed */ } }
     for (const list of this.upstreams.values()) for (const u of list) u.close();
-    this.stopAdmin();
+    this.http.stopAll();
   }
 }

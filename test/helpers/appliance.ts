@@ -19,7 +19,7 @@ export async function startInProcess(file: Record<string, unknown>, opts: { cloc
     ...file,
     cache: { snapshotPath: null, ...(file.cache as object | undefined) },
   };
-  const r = buildConfig(json, (p) => readFileSync(p, "utf8"));
+  const r = buildConfig(json, (p, max) => bunRuntime.readTextFile(p, max));
   if (!r.ok) throw new Error(r.errors.join("\n"));
   const logs: any[] = [];
   const log: Logger = opts.log === false ? silentLogger : createLogger((l) => logs.push(JSON.parse(l)), "debug");
