@@ -3,6 +3,7 @@ import { test, expect, beforeAll, afterAll, describe } from "bun:test";
 import { startFakeUpstream, type FakeUpstream } from "./helpers/fake-upstream";
 import { startInProcess, type Started } from "./helpers/appliance";
 import { query } from "./helpers/dns";
+import { bearerMatches } from "../src/admin/app";
 
 let up: FakeUpstream;
 let s: Started;
@@ -122,5 +123,19 @@ test("with a token configured, mutating endpoints need it", async () => {
     expect((await t.app.adminApp.request("/cache/flush", { method: "POST" })).status).toBe(401);
     expect((await t.app.adminApp.request("/cache/flush", { method: "POST", headers: { authorization: "Bearer 0123456789abcdef0123" } })).status).toBe(200);
     expect((await t.app.adminApp.request("/metrics")).status).toBe(200);
+  } finally { await t.stop(); }
+});
+
+test("the bearer token is compared whole, whatever the guess's length or prefix", async () => {
+  const token = "0123456789abcdef0123";
+  expect(bearerMatches(`Bearer ${token}`, token)).toBe(true);
+  for (const wrong of [undefined, "", "Bearer", `Bearer ${token.slice(0, -1)}`, `Bearer ${token}0`, `Bearer ${token.slice(0, -1)}4`, `bearer ${token}`, token, `Bearer  ${token}`, `Bearer ${token}\u00e9`]) {
+    expect(bearerMatches(wrong, token)).toBe(false);
+  }
+  const t = await startInProcess({ upstreams: { ClusterCoreDNS: [`${up.host}:${up.port}`], VnetDNS: [`${up.host}:${up.port}`] }, admin: { listen: null, token } });
+  try {
+    for (const auth of [`Bearer ${token.slice(0, -1)}`, `Bearer ${token}x`, `Basic ${token}`]) {
+      expect((await t.app.adminApp.request("/reload", { method: "POST", headers: { authorization: auth } })).status).toBe(401);
+    }
   } finally { await t.stop(); }
 });

@@ -1,6 +1,7 @@
 // The admin HTTP API as a value (Hono): health, readiness, metrics, cache control, config, reload.
 // Tests call app.request() with no socket.
 import { Hono, type Context } from "hono";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Appliance } from "../appliance";
 import { renderMetrics } from "./metrics";
 import { normaliseZone } from "../config/effective";
@@ -12,6 +13,14 @@ function onlyParams(c: Context, allowed: string[]): Response | null {
   return bad.length ? c.json({ error: `unknown query parameter(s): ${bad.join(", ")}`, allowed }, 400) : null;
 }
 
+const sha256 = (s: string) => createHash("sha256").update(s).digest();
+
+/** Is `header` "Bearer <token>"? Both sides are hashed to 32 octets and compared in constant time,
+ * so the timing shows neither how much of a guess was right nor how long the token is. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  return header !== undefined && timingSafeEqual(sha256(header), sha256(`Bearer ${token}`));
+}
+
 export function createAdminApp(app: Appliance) {
   const admin = new Hono();
   admin.onError((err, c) => c.json({ error: err.message }, 500));
@@ -19,7 +28,7 @@ export function createAdminApp(app: Appliance) {
   // mutating endpoints need the bearer token when one is configured
   admin.use("*", async (c, next) => {
     const token = app.config.admin.token;
-    if (c.req.method !== "GET" && c.req.method !== "HEAD" && token && c.req.header("authorization") !== `Bearer ${token}`) {
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && token && !bearerMatches(c.req.header("authorization"), token)) {
       return c.json({ error: "unauthorized: mutating endpoints need the admin bearer token" }, 401);
     }
     await next();
