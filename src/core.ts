@@ -320,20 +320,20 @@ export class Core {
     return new Int32Array(this.mem.buffer.slice(p, p + 1024));
   }
 
-  /** Every live cache record (oldest first) as opaque bytes, with the zone id it belongs to. The
-   * bytes are a view of the core's memory, valid until the next record is asked for (copy to keep). */
-  *exportRecords(): Generator<{ bytes: Uint8Array; zone: number }> {
-    for (let rec = this.x.snapFirst(); rec !== 0; rec = this.x.snapNext()) {
-      const bytes = this.mem.subarray(rec, rec + this.x.snapRecordLength(rec));
-      yield { bytes, zone: bytes[30] | (bytes[31] << 8) };
-    }
+  /** Calls fn for every live cache record, oldest first, with where its opaque bytes are:
+   * this.mem[at, at + len), valid until fn returns. Allocates nothing per record. */
+  forEachRecord(fn: (at: number, len: number) => void): void {
+    for (let rec = this.x.snapFirst(); rec !== 0; rec = this.x.snapNext()) fn(rec, this.x.snapRecordLength(rec));
   }
 
-  /** Re-inserts an exported record under this run's zone id; false when refused (corrupt, expired). */
-  importRecord(bytes: Uint8Array, now: number, zone: number): boolean {
-    if (bytes.length > 65536 + 1024) return false;
-    this.mem.set(bytes, this.IN);
-    return this.x.snapImport(bytes.length, now, zone) === 0;
+  /** Re-inserts an exported record, src[start, start + len), under this run's zone id; false when
+   * refused (corrupt, expired). */
+  importRecord(src: Uint8Array, now: number, zone: number, start = 0, len = src.length - start): boolean {
+    if (len > 65536 + 1024 || len < 0 || start + len > src.length) return false;
+    const mem = this.mem;
+    const at = this.IN;
+    for (let i = 0; i < len; i++) mem[at + i] = src[start + i]; // no view object per record
+    return this.x.snapImport(len, now, zone) === 0;
   }
 
   /** Remaining TTL of the cached answer for msg, or -1 (tests and tools). */
