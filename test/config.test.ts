@@ -127,12 +127,12 @@ describe("validate rejects what run cannot apply", () => {
     expect(errs({ ...base, kubeDNSOverrides: { ".": { nxdomainRules: rules(5000) } } })[0]).toMatch(/^nxdomainRules: 5002 rules/);
   });
 
-  test("cache.maxBytes: 1 MiB to 64 MiB (the core's smallest table; a full cache inside MemoryMax=128M)", () => {
+  test("cache.maxBytes: 1 MiB to 48 MiB (the core's smallest table; a full cache inside MemoryMax=128M)", () => {
     expect(errs({ ...base, cache: { maxBytes: CACHE_MIN_BYTES } })).toEqual([]);
     expect(errs({ ...base, cache: { maxBytes: CACHE_MAX_BYTES } })).toEqual([]);
     expect(errs({ ...base, cache: { maxBytes: CACHE_MIN_BYTES - 1 } })).toEqual(["cache.maxBytes: at least 1048576 (1 MiB)"]);
     for (const big of [CACHE_MAX_BYTES + 1, 2 ** 31 - 1]) {
-      expect(errs({ ...base, cache: { maxBytes: big } })).toEqual(["cache.maxBytes: at most 67108864 (64 MiB): a larger cache and the process itself do not fit MemoryMax=128M"]);
+      expect(errs({ ...base, cache: { maxBytes: big } })).toEqual(["cache.maxBytes: at most 50331648 (48 MiB): a larger cache and the rest of the process do not fit MemoryMax=128M"]);
     }
   });
 

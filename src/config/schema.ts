@@ -60,7 +60,7 @@ export const ConfigFile = object({
     object({
       maxBytes: v.optional(v.pipe(v.number(), v.integer(),
         v.minValue(CACHE_MIN_BYTES, `at least ${CACHE_MIN_BYTES} (1 MiB)`),
-        v.maxValue(CACHE_MAX_BYTES, `at most ${CACHE_MAX_BYTES} (64 MiB): a larger cache and the process itself do not fit MemoryMax=128M`))),
+        v.maxValue(CACHE_MAX_BYTES, `at most ${CACHE_MAX_BYTES} (48 MiB): a larger cache and the rest of the process do not fit MemoryMax=128M`))),
       prefetch: v.optional(v.boolean()),
       staleAnswerTtl: v.optional(int(1, 30)),
       negativeTtlWithoutSoa: v.optional(int(0, 3600)),
