@@ -182,21 +182,28 @@ export class Core {
     return this.x.storePrepared(sentLen, now, set, zone, staleWindow) === 0;
   }
 
+  /** Copies a client query into IN, at most one DNS message of it (anything longer would run into
+   * AUX); returns the length copied. Queries reaching here have passed handle(), so this only bounds. */
+  private putQuery(q: Uint8Array): number {
+    const n = Math.min(q.length, 65535);
+    this.mem.set(n === q.length ? q : q.subarray(0, n), this.IN);
+    return n;
+  }
+
   /** After prepare(): the answer for one client's query, in OUT; returns its length. */
   answerPrepared(clientQuery: Uint8Array, tcp: boolean): number {
-    this.mem.set(clientQuery, this.IN);
-    return this.x.answerPrepared(clientQuery.length, tcp ? 1 : 0);
+    return this.x.answerPrepared(this.putQuery(clientQuery), tcp ? 1 : 0);
   }
 
   answerError(clientQuery: Uint8Array, rcode: number): number {
-    this.mem.set(clientQuery, this.IN);
-    return this.x.answerError(clientQuery.length, rcode);
+    return this.x.answerError(this.putQuery(clientQuery), rcode);
   }
 
   answerHealth(clientQuery: Uint8Array, addr: Uint8Array): number {
-    this.mem.set(clientQuery, this.IN);
-    this.mem.set(addr, this.AUX);
-    return this.x.answerHealth(clientQuery.length, addr.length);
+    const n = this.putQuery(clientQuery);
+    const a = addr.length === 4 || addr.length === 16 ? addr : new Uint8Array(4);
+    this.mem.set(a, this.AUX);
+    return this.x.answerHealth(n, a.length);
   }
 
   /** Replaces every zone and rule in one step (stageZones, then commitZones). Throws, with the live
@@ -338,7 +345,6 @@ export class Core {
 
   /** Remaining TTL of the cached answer for msg, or -1 (tests and tools). */
   peek(msg: Uint8Array, now: number, set: number): number {
-    this.mem.set(msg, this.IN);
-    return this.x.peek(msg.length, now, set);
+    return this.x.peek(this.putQuery(msg), now, set);
   }
 }

@@ -147,3 +147,17 @@ describe("the file", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+test("every facade call that copies into the core bounds what it copies", async () => {
+  const core = await coreWithZones();
+  const huge = new Uint8Array(400_000); // longer than any DNS message: from IN it would run over AUX, OUT … and the zone tables
+  huge.set(clientQuery("a.example.org"));
+  expect(core.answerError(huge, 2)).toBeGreaterThan(0);
+  expect(core.answerPrepared(huge, true)).toBeGreaterThan(0);
+  expect(core.answerHealth(huge, new Uint8Array(400_000))).toBeGreaterThan(0);
+  expect(core.peek(huge, 1000, 0)).toBe(-1);
+  expect(core.importRecord(huge, 1000, 0)).toBe(false);
+  expect(core.prepare(huge, huge, false, 60, 30)).toBe(-1);
+  expect(core.handle(huge, 1000, 0, false)).toBe(0);
+  expect(tablesIntact(core)).toEqual(INTACT);
+});
