@@ -20,7 +20,7 @@ test.skipIf(!hasDnsperf)("soak, 10 s at 2,000 QPS, upstream killed every 4 s: no
   expect(r.probe.errorSamples).toEqual([]);
   expect(r.probe.ok).toBeGreaterThan(r.probe.sent * 0.9);
   expect(r.fdsAfterIdle).toBeLessThanOrEqual(r.fdsBaseline + 8);
-}, 60_000);
+}, 120_000); // ~20 s alone; a busy machine stretches dnsperf and the settle time
 
 test("restart under 2,000 QPS: the new process answers from its snapshot; a client retrying after 1 s gets every answer", async () => {
   const r = await runRestart({ qps: 2000, beforeS: 2, afterS: 3, names: 300, retryQps: 50, host: "127.0.23.1", log: () => {} });
