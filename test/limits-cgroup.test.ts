@@ -64,13 +64,21 @@ async function abuse(name: string, run: (bed: LimitsBed) => Promise<Record<strin
   }
 }
 
-/** The proof's four conditions, in one comparison so a failure shows all of them. */
+/** An abuse-specific check: a failure is noted on the figures (and asserted by expectHeld) and what
+ * differed is printed. */
+function check(m: Measured, what: string, got: unknown, want: unknown): void {
+  if (Bun.deepEquals(got, want)) return;
+  m.failedChecks.push(what);
+  console.log(`${m.abuse}: check "${what}" failed\n  got:  ${JSON.stringify(got)}\n  want: ${JSON.stringify(want)}`);
+}
+
+/** The proof's four conditions and the abuse's own checks, in one comparison so a failure shows all. */
 function expectHeld(m: Measured): void {
   expect({
     alive: m.alive, responsive: m.responsive, oomKills: m.oomKills,
     probeLost: m.probe.lost, probeWrong: m.probe.wrong, probeWaits500msOrMore: m.probe.stalls,
-    rssBackWithin10Percent: m.settledAfterMs !== null,
-  }).toEqual({ alive: true, responsive: true, oomKills: 0, probeLost: 0, probeWrong: 0, probeWaits500msOrMore: 0, rssBackWithin10Percent: true });
+    rssBackWithin10Percent: m.settledAfterMs !== null, failedChecks: m.failedChecks,
+  }).toEqual({ alive: true, responsive: true, oomKills: 0, probeLost: 0, probeWrong: 0, probeWaits500msOrMore: 0, rssBackWithin10Percent: true, failedChecks: [] });
 }
 
 suite("inside a 128 MiB memory cgroup", () => {
@@ -112,7 +120,7 @@ suite("inside a 128 MiB memory cgroup", () => {
       prepare: async (b) => { for (const t of b.targets) await query(t.host, t.port, `warm.${VOID}`, "A", { tcp: true, timeoutMs: 3000 }); },
       config: (port) => baseConfig(port, up, { zoneExtra: { [VOID]: { forwardDestination: "ClusterCoreDNS", maxConcurrent: 1 } } }) });
     try {
-      expect((m.facts.answersByRcode as Record<number, number>)[5] ?? 0).toBeGreaterThan(1000); // the flood was answered: REFUSED
+      check(m, "flood answered REFUSED", ((m.facts.answersByRcode as Record<number, number>)[5] ?? 0) > 1000, true);
       expectHeld(m);
     } finally { await bed.stop(); }
   }, 60_000);
@@ -156,9 +164,9 @@ suite("inside a 128 MiB memory cgroup", () => {
           want[`${host} p0.${HOT}`] = `NOERROR ${addressFor(`p0.${HOT}`)}`;
           want[`${host} x.reddog.microsoft.com`] = "NXDOMAIN"; // the default rules were not dropped either
         }
-        expect(m.facts.after).toEqual(want);
+        check(m, "old config kept", m.facts.after, want);
         // validate must reject what run cannot apply, and the rejected reload must be logged
-        expect({ validateExit: m.facts.validateExit, reloadRejectionLogged: m.facts.reloadRejectionLogged }).toEqual({ validateExit: 1, reloadRejectionLogged: true });
+        check(m, "validate rejects, reload logged", { validateExit: m.facts.validateExit, reloadRejectionLogged: m.facts.reloadRejectionLogged }, { validateExit: 1, reloadRejectionLogged: true });
         expectHeld(m);
       } finally { await bed.stop(); }
     }, 60_000);
@@ -192,7 +200,7 @@ suite("inside a 128 MiB memory cgroup", () => {
         want[`${host} health-check.localdns.local`] = "NOERROR 127.0.0.1"; // answered locally: the asker's address
         want[`${host} p1.${HOT}`] = `NOERROR ${addressFor(`p1.${HOT}`)}`;
       }
-      expect(m.facts.after).toEqual(want);
+      check(m, "overlay and listeners intact", m.facts.after, want);
       expectHeld(m);
     } finally { await bed.stop(); }
   }, 90_000);
@@ -236,7 +244,7 @@ suite("inside a 128 MiB memory cgroup", () => {
     });
     try {
       const f = m.facts as any;
-      expect({ full: f.bytes >= 0.9 * f.maxBytes, exit: f.exit.code, restoredAll: f.restoredEntries !== null && f.restoredEntries >= f.snapshotEntries * 0.99 }).toEqual({ full: true, exit: 0, restoredAll: true });
+      check(m, "full cache written and restored", { full: f.bytes >= 0.9 * f.maxBytes, exit: f.exit.code, restoredAll: f.restoredEntries !== null && f.restoredEntries >= f.snapshotEntries * 0.99 }, { full: true, exit: 0, restoredAll: true });
       expectHeld(m);
     } finally { await bed.stop(); }
   }, 120_000);

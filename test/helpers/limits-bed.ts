@@ -73,6 +73,8 @@ export interface Measured {
   seconds: number;
   /** abuse-specific facts (what the attacker saw, what the server logged) */
   facts: Record<string, unknown>;
+  /** abuse-specific checks that failed (set by the test) */
+  failedChecks: string[];
 }
 
 const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
@@ -162,8 +164,9 @@ export class LimitsBed {
     const until = settleStart + (o.settleMs ?? 8000);
     while (alive(pid)) {
       try { rssAfter = rssKiB(pid); } catch { rssAfter = null; break; }
-      if (rssAfter <= rssBefore * 1.1) { settledAfterMs = Date.now() - settleStart; break; }
-      if (Date.now() >= until) break;
+      if (settledAfterMs === null && rssAfter <= rssBefore * 1.1) settledAfterMs = Date.now() - settleStart;
+      // the probe keeps asking for a while after the abuse either way (3 s when it only starts now)
+      if ((settledAfterMs !== null && Date.now() - settleStart >= (o.probeAfter ? 3000 : 1000)) || Date.now() >= until) break;
       await sleep(100);
     }
     sampleHwm();
@@ -174,7 +177,7 @@ export class LimitsBed {
       oomKills: this.cg.oomKills() - oom0, limitHits: this.cg.failcnt() - fail0,
       peakMiB: mib(this.cg.peakBytes()), peakAnonMiB: mib(peakAnon), peakRssMiB: mib(peakRss * 1024),
       rssBeforeMiB: mib(rssBefore * 1024), rssAfterMiB: rssAfter === null ? null : mib(rssAfter * 1024),
-      settledAfterMs, diedAfterMs, probe: probeResult, seconds: Math.round((Date.now() - t0) / 100) / 10, facts,
+      settledAfterMs, diedAfterMs, probe: probeResult, seconds: Math.round((Date.now() - t0) / 100) / 10, facts, failedChecks: [],
     };
   }
 
@@ -209,7 +212,7 @@ export class LimitsBed {
 
 /** One line per abuse for the log and RELIABILITY.md. */
 export function resultRow(m: Measured): string {
-  const ok = m.alive && m.responsive && m.oomKills === 0 && m.probe.wrong + m.probe.lost + m.probe.stalls === 0 && m.settledAfterMs !== null;
+  const ok = m.alive && m.responsive && m.oomKills === 0 && m.probe.wrong + m.probe.lost + m.probe.stalls === 0 && m.settledAfterMs !== null && m.failedChecks.length === 0;
   return `| ${m.abuse} | ${ok ? "pass" : "FAIL"} | ${m.alive ? "yes" : "no"} | ${m.oomKills} | ${m.peakMiB} | ${m.peakAnonMiB} | ${m.rssBeforeMiB} → ${m.rssAfterMiB ?? "–"}${m.settledAfterMs === null ? " (not back)" : ""} | ${m.probe.p99Ms} / ${m.probe.maxMs} | ${m.probe.lost} / ${m.probe.wrong} / ${m.probe.stalls} of ${m.probe.sent} |`;
 }
 
