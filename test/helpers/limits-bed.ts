@@ -213,10 +213,10 @@ export class LimitsBed {
 /** One line per abuse for the log and RELIABILITY.md. */
 export function resultRow(m: Measured): string {
   const ok = m.alive && m.responsive && m.oomKills === 0 && m.probe.wrong + m.probe.lost + m.probe.stalls === 0 && m.settledAfterMs !== null && m.failedChecks.length === 0;
-  return `| ${m.abuse} | ${ok ? "pass" : "FAIL"} | ${m.alive ? "yes" : "no"} | ${m.oomKills} | ${m.peakMiB} | ${m.peakAnonMiB} | ${m.rssBeforeMiB} → ${m.rssAfterMiB ?? "–"}${m.settledAfterMs === null ? " (not back)" : ""} | ${m.probe.p99Ms} / ${m.probe.maxMs} | ${m.probe.lost} / ${m.probe.wrong} / ${m.probe.stalls} of ${m.probe.sent} |`;
+  return `| ${m.abuse} | ${ok ? "pass" : "FAIL"} | ${m.alive ? "yes" : "no"} | ${m.oomKills} | ${m.limitHits} | ${m.peakMiB} | ${m.peakAnonMiB} | ${m.rssBeforeMiB} → ${m.rssAfterMiB ?? "–"}${m.settledAfterMs === null ? " (not back)" : ""} | ${m.probe.p99Ms} / ${m.probe.maxMs} | ${m.probe.lost} / ${m.probe.wrong} / ${m.probe.stalls} of ${m.probe.sent} |`;
 }
 
 export const RESULT_HEADER = [
-  "| abuse | result | alive | OOM kills | cgroup peak (MiB) | peak anon (MiB) | RSS before → after (MiB) | probe p99 / max (ms) | probe lost / wrong / ≥500 ms |",
-  "|---|---|---|---|---|---|---|---|---|",
+  "| abuse | result | alive | OOM kills | limit hits | cgroup peak (MiB) | peak anon (MiB) | RSS before → after (MiB) | probe p99 / max (ms) | probe lost / wrong / ≥500 ms |",
+  "|---|---|---|---|---|---|---|---|---|---|",
 ];
