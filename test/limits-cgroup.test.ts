@@ -237,8 +237,8 @@ suite("inside a 128 MiB memory cgroup", () => {
       // filled before the baseline: RSS before is the full process's, RSS after the restored one's
       prepare: (b) => fillCache(b, adminPort),
       probeAfter: true,
-      config: (port, dir) => {
-        adminPort = port + 1 + Math.floor(Math.random() * 1000);
+      config: async (port, dir) => {
+        while (adminPort === 0 || adminPort === port) adminPort = await pickPort(VNET_HOST);
         return baseConfig(port, up, { extra: { admin: { listen: `${VNET_HOST}:${adminPort}` }, cache: { snapshotPath: join(dir, "cache.snapshot") } } });
       },
     });

@@ -87,11 +87,11 @@ export class LimitsBed {
   get pid(): number { return this.bin.pid; }
 
   /** A fresh cgroup and binary; the probe names are asked once on each listener so they are cached. */
-  static async start(name: string, up: Upstreams, o: { config?: (port: number, dir: string) => Record<string, unknown>; stuckOutput?: boolean } = {}): Promise<LimitsBed> {
+  static async start(name: string, up: Upstreams, o: { config?: (port: number, dir: string) => Record<string, unknown> | Promise<Record<string, unknown>>; stuckOutput?: boolean } = {}): Promise<LimitsBed> {
     const cg = createMemoryCgroup(`ldns-limits-${process.pid}-${name}`, LIMIT_BYTES);
     const port = await pickPort(VNET_HOST, KUBE_HOST);
     const dir = mkdtempSync(join(tmpdir(), "ldns-limits-"));
-    const config = o.config ? o.config(port, dir) : baseConfig(port, up);
+    const config = o.config ? await o.config(port, dir) : baseConfig(port, up);
     let bin: CgroupBinary;
     try {
       bin = await startInCgroup(cg, config, { ready: { host: VNET_HOST, port }, stuckOutput: o.stuckOutput, dir });
