@@ -119,11 +119,11 @@ export class LimitsBed {
   }
 
   /** Runs `abuse` while the probe asks the cached names at 100 QPS; afterwards waits up to settleMs
-   * for RSS to come back within 10 % of its level before (the probe keeps running meanwhile). */
-  /** probeAfter: the abuse restarts the process (abuse 8), so the probe starts once run() is done and
+   * for RSS to come back within 10 % of its level before (the probe keeps running meanwhile).
+   * prepare: runs before the baseline is taken, to exercise the code paths the abuse uses once (their
+   * first use compiles code and grows the heap for good; that is not what the abuse holds).
+   * probeAfter: the abuse restarts the process (abuse 8), so the probe starts once run() is done and
    * RSS after is the new process's, compared with the old one's before. */
-  /** prepare: runs before the baseline is taken, to exercise the code paths the abuse uses once
-   * (their first use compiles code and grows the heap for good; that is not what the abuse holds). */
   async measure(abuse: string, run: (bed: LimitsBed) => Promise<Record<string, unknown> | void>, o: { settleMs?: number; probeAfter?: boolean; prepare?: (bed: LimitsBed) => Promise<Record<string, unknown> | void> } = {}): Promise<Measured> {
     const t0 = Date.now();
     await this.warm(PROBE_NAMES.slice(0, 5), true);
@@ -146,12 +146,11 @@ export class LimitsBed {
     const runStart = Date.now();
     const sampleHwm = () => {
       peakAnon = Math.max(peakAnon, this.cg.anonBytes());
+      if (this.bin.exited()) { if (diedAfterMs === null && !o.probeAfter) diedAfterMs = Date.now() - runStart; return; }
       try {
         const hwm = statusKiB(this.pid, "VmHWM"); // NaN for a zombie: its memory is gone already
         if (Number.isFinite(hwm)) peakRss = Number.isNaN(peakRss) ? hwm : Math.max(peakRss, hwm);
-      } catch {
-        if (diedAfterMs === null && !o.probeAfter) diedAfterMs = Date.now() - runStart;
-      }
+      } catch { /* exited between the two checks */ }
     };
     const sampler = setInterval(sampleHwm, 50);
     try {
