@@ -205,11 +205,18 @@ export class Appliance {
    * Under a flood of misses the JS engine lets its heap, and the process RSS, grow far past what is
    * live before collecting, and never gives the pages back. A full collection (a few ms) four times a
    * second while misses are flowing keeps RSS flat; a pure cache-hit load never triggers it. */
+  /** One-off bursts (a hosts file or config reloaded, TCP buffers of closed connections) leave garbage
+   * without misses: when RSS has grown a tenth over what it was after the last collection and none ran
+   * for 2 s, one more runs, so memory returns to its level once the burst is over. */
   private keepMemoryFlat(): void {
     let seen = 0;
+    let lastGc = Date.now();
+    let rssAfterGc = this.rt.rss();
+    const collect = () => { this.rt.collectGarbage(); lastGc = Date.now(); rssAfterGc = this.rt.rss(); };
     this.memoryKeeper = setInterval(() => {
       const now = this.handler.garbageEvents;
-      if (now - seen >= 256) this.rt.collectGarbage();
+      if (now - seen >= 256) collect();
+      else if (Date.now() - lastGc >= 2000 && this.rt.rss() > rssAfterGc * 1.1) collect();
       seen = now;
     }, 250);
   }

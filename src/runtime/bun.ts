@@ -122,7 +122,8 @@ export const bunRuntime: Runtime = {
   args: () => process.argv.slice(2),
   async loadCoreWasm() { return new Uint8Array(await Bun.file(wasmPath).arrayBuffer()); },
   rss: () => process.memoryUsage.rss(),
-  collectGarbage: () => Bun.gc(true),
+  // a full collection, then JSC asked to give back what it no longer uses at its next idle moment
+  collectGarbage: () => { Bun.gc(true); Bun.shrink(); },
   notify(state) {
     const sock = process.env.NOTIFY_SOCKET;
     return sock ? sdNotify(sock, state) : false;
