@@ -18,5 +18,4 @@ export const E_ID_MISMATCH: i32 = -16; // reply ID differs from the outstanding 
 export const E_QUESTION_MISMATCH: i32 = -17; // reply question differs from the outstanding query
 export const E_NOT_RESPONSE: i32 = -18; // QR clear in an upstream reply
 export const E_TOO_BIG: i32 = -19;
-export const E_NO_ZONE: i32 = -20;
 export const E_RDATA: i32 = -21; // rdata of the wrong size for its type (A not 4 octets, AAAA not 16)

@@ -1,8 +1,8 @@
 // The packet core's exports. Every export takes and returns integers; buffers are at fixed addresses
 // (see layout.ts) that the runtime reads once.
 import {
-  initLayout, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, MSG_MAX, BUF_BYTES, res, setRes,
-  R_STATUS, R_ZONE, R_PREFETCH, R_TTL, R_AGE, R_OUT_LEN, R_RULE, R_KEY_LEN, R_HASH, R_QTYPE, R_QCLASS, R_QNAME_END,
+  initLayout, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, MSG_MAX, BUF_BYTES, SNAP_RECORD_MAX, res, setRes,
+  R_STATUS, R_ZONE, R_PREFETCH, R_TTL, R_OUT_LEN, R_KEY_LEN, R_HASH, R_QTYPE, R_QCLASS, R_QNAME_END,
   R_NAME_LEN, R_FLAGS, R_UDP, R_DO, R_PREP_LEN, R_PREP_RRS, R_PREP_QEND, R_NEGATIVE, R_CACHEABLE,
   S_HIT, S_ERROR, S_BLOCKED, S_MISS, S_STALE, S_HEALTH, S_DROP, S_HOSTS, S_LOCAL,
 } from "./layout";
@@ -106,7 +106,6 @@ export function handle(len: i32, now: u32, set: i32, tcp: i32): i32 {
   if (zone < 0) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_REFUSED); }
   const rule = matchRule(set, zone, n);
   if (rule >= 0) {
-    setRes(R_RULE, rule);
     const action = ruleAction(rule);
     if (action == ACTION_HEALTH) { setRes(R_STATUS, S_HEALTH); return -1; }
     if (action == ACTION_NXDOMAIN) { setRes(R_STATUS, S_BLOCKED); return buildDenial(IN, RCODE_NXDOMAIN, ruleNameLen(rule), blockedTtl); }
@@ -125,7 +124,6 @@ export function handle(len: i32, now: u32, set: i32, tcp: i32): i32 {
   const ttl = recTtl(rec);
   const stored = recStored(rec);
   const age = now > stored ? now - stored : 0;
-  setRes(R_AGE, <i32>age);
   setRes(R_NEGATIVE, recNegative(rec) ? 1 : 0);
   if (age < ttl) {
     hits++;
@@ -232,7 +230,7 @@ export function snapFirst(): usize { return ringFirst(); }
 export function snapNext(): usize { return ringNext(); }
 export function snapRecordLength(rec: usize): i32 { return recLength(rec); }
 export function snapImport(len: i32, now: u32, zone: i32): i32 {
-  if (len > MSG_MAX + 1024) return -1;
+  if (len > SNAP_RECORD_MAX) return -1;
   return cacheImport(IN, len, now, zone);
 }
 

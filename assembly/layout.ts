@@ -2,6 +2,7 @@
 // the JS side keeps one view and exports take and return plain integers.
 
 export const MSG_MAX: i32 = 65535;
+export const SNAP_RECORD_MAX: i32 = 66559; // MSG_MAX + 1024: a stored message and its record header
 const BUF_SIZE: usize = 65536 + 1024; // one DNS message plus slack for an appended OPT record
 const KEY_SIZE: usize = 512;
 const RR_META_SIZE: usize = 65536; // (ttl offset u16, end offset u16) per record of a prepared reply
@@ -73,7 +74,6 @@ export const R_UDP: i32 = 8; // the client's advertised UDP payload size (512 wi
 export const R_DO: i32 = 9;
 export const R_EDNS_VERSION: i32 = 10;
 export const R_NAME_LEN: i32 = 11; // wire length of the question name
-export const R_LABELS: i32 = 12;
 export const R_QOK: i32 = 13; // 1 when the question itself parsed (so an error answer may echo it)
 export const R_ERROR: i32 = 14; // the parse error code (E_*), 0 when none
 export const R_ZONE: i32 = 15; // index of the longest matching zone, -1 when none
@@ -89,9 +89,6 @@ export const R_PREP_LEN: i32 = 24;
 export const R_PREP_RRS: i32 = 25;
 export const R_PREP_QEND: i32 = 26;
 export const R_OUT_LEN: i32 = 27; // length of a response left in OUT by a non-positive return
-export const R_RULE: i32 = 28; // index of the block rule that matched
-export const R_AGE: i32 = 29;
-export const R_ANCOUNT: i32 = 30;
 
 @inline export function res(i: i32): i32 { return load<i32>(RES + (<usize>i << 2)); }
 @inline export function setRes(i: i32, v: i32): void { store<i32>(RES + (<usize>i << 2), v); }

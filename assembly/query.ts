@@ -1,10 +1,10 @@
 // Query parsing and validation. Results go to the fixed result area; the lowercased question name
 // goes straight into the cache-key buffer.
 import { u8at, be16, be32 } from "./bytes";
-import { walkName, nameLen, nameLabels } from "./name";
+import { walkName, nameLen } from "./name";
 import {
   RES, KEY, setRes, R_ID, R_FLAGS, R_QNAME_END, R_QEND, R_QTYPE, R_QCLASS, R_EDNS, R_UDP, R_DO,
-  R_EDNS_VERSION, R_NAME_LEN, R_LABELS, R_QOK, R_ERROR, R_KEY_LEN,
+  R_EDNS_VERSION, R_NAME_LEN, R_QOK, R_ERROR, R_KEY_LEN,
 } from "./layout";
 import {
   E_HEADER, E_TRUNC, E_QDCOUNT, E_OPT_SECTION, E_OPT_DUP, E_OPT_NAME, E_TRAILING, E_NOT_QUERY,
@@ -74,7 +74,6 @@ export function parseQuery(msg: usize, len: i32): i32 {
   setRes(R_QTYPE, qtype);
   setRes(R_QCLASS, qclass);
   setRes(R_NAME_LEN, nameLen);
-  setRes(R_LABELS, nameLabels);
   setRes(R_KEY_LEN, <i32>KEY_NAME_OFF + nameLen);
   store<u8>(KEY + 1, <u8>(qtype >> 8));
   store<u8>(KEY + 2, <u8>qtype);

@@ -2,7 +2,7 @@
 // one client: its ID, RD and CD bits, its letter case in the question (0x20), TTLs aged, our OPT when it
 // asked with EDNS, and whole records dropped to fit its size limit (TC when answers had to go).
 import { be16, be32, put16, put32 } from "./bytes";
-import { OUT, res, setRes, R_ID, R_FLAGS, R_QNAME_END, R_EDNS, R_DO, R_ANCOUNT } from "./layout";
+import { OUT, res, R_ID, R_FLAGS, R_QNAME_END, R_EDNS, R_DO } from "./layout";
 import { appendOpt, OPT_LEN } from "./respond";
 
 // meta: one u32 per record, (ttl offset) | (end offset << 16). fixedTtl < 0: age each TTL instead.
@@ -48,7 +48,6 @@ export function render(q: usize, m: usize, nrr: i32, meta: usize, qend: i32, age
       put32(p, t > age ? t - age : 0);
     }
   }
-  setRes(R_ANCOUNT, k < an ? k : an);
   if (edns != 0) {
     put16(OUT + 10, be16(OUT + 10) + 1);
     return appendOpt(OUT, end, 0, doBit);

@@ -46,6 +46,10 @@ function checkRdata(msg: usize, len: i32, type: i32, start: i32, end: i32): i32 
   return p == end ? 0 : E_TRUNC;
 }
 
+// prepareReply's results besides the negative E_* codes
+export const PREPARED_OK: i32 = 0; // PREP holds the reply
+export const PREPARED_RCODE_ONLY: i32 = 1; // an error rcode without a question: pass on the rcode only
+
 @inline function clampTtl(t: u32): u32 { return t > 0x7fffffff ? 0 : t; } // RFC 2181 8
 
 // Returns 0 (PREP holds the reply), 1 (an error rcode without a question: pass on the rcode only) or a
@@ -73,7 +77,7 @@ export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase
   if (qd == 0 && rcode != 0 && rcode != 3) {
     // some servers drop the question from an error answer; the rcode is all there is to pass on
     setRes(R_PREP_QEND, 12);
-    return 1;
+    return PREPARED_RCODE_ONLY;
   }
   if (qd != 1) return E_QDCOUNT;
 
@@ -181,7 +185,7 @@ export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase
   setRes(R_TTL, <i32>ttl);
   setRes(R_CACHEABLE, cacheable);
   setRes(R_NEGATIVE, negative);
-  return 0;
+  return PREPARED_OK;
 }
 
 // Writes the kept records into PREP with the header's counts fixed; notes each record's (TTL offset,

@@ -10,6 +10,7 @@ import { LOCALHOST, SPECIAL_LOCALHOST, SPECIAL_PTR, SPECIAL_NXDOMAIN, specialApe
 export const OUR_UDP_SIZE: i32 = 1232; // the DNS-flag-day size we advertise and use upstream
 export const OPT_LEN: i32 = 11;
 
+export const RCODE_NOERROR: i32 = 0;
 export const RCODE_FORMERR: i32 = 1;
 export const RCODE_SERVFAIL: i32 = 2;
 export const RCODE_NXDOMAIN: i32 = 3;

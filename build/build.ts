@@ -22,6 +22,8 @@ function run(cmd: string, args: string[]): void {
 
 const bin = (name: string) => join(root, "node_modules/.bin", name);
 
+// the runtime's copy of the core's constants, generated from the AssemblyScript sources
+run(process.execPath, [join(root, "build/core-abi.ts")]);
 if (!ifNeeded || mtime(wasm) < newest(join(root, "assembly"))) {
   run(bin("asc"), ["assembly/index.ts", "-O3", "--runtime", "stub", "--noAssert", "--initialMemory", "4", "-o", "build/core.wasm"]);
   console.error("build: build/core.wasm");

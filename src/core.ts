@@ -2,17 +2,9 @@
 // one Int32Array view are made after init (the only time memory grows) and reused for every packet.
 import { CORE_MAX_ZONES, CORE_MAX_RULES } from "./config/limits";
 
-export const Status = { HIT: 1, ERROR: 2, BLOCKED: 3, MISS: 5, STALE: 6, HEALTH: 7, DROP: 8, HOSTS: 9, LOCAL: 10 } as const;
-export const R = {
-  STATUS: 0, ID: 1, FLAGS: 2, QNAME_END: 3, QEND: 4, QTYPE: 5, QCLASS: 6, EDNS: 7, UDP: 8, DO: 9,
-  EDNS_VERSION: 10, NAME_LEN: 11, LABELS: 12, QOK: 13, ERROR: 14, ZONE: 15, KEY_LEN: 16, HASH: 17,
-  PREFETCH: 18, TTL: 19, RCODE: 20, TC: 21, CACHEABLE: 22, NEGATIVE: 23, PREP_LEN: 24, PREP_RRS: 25,
-  PREP_QEND: 26, OUT_LEN: 27, RULE: 28, AGE: 29, ANCOUNT: 30,
-} as const;
-export const Rcode = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
-export const RuleAction = { NXDOMAIN: 1, HEALTH: 2 } as const;
-export const ANY_ZONE = 255;
-export const Prepared = { OK: 0, RCODE_ONLY: 1 } as const;
+import { R, Status, Rcode, Prepared, RuleAction, ANY_ZONE, SNAP_RECORD_MAX } from "./core-abi";
+
+export { R, Status, Rcode, Prepared, RuleAction, ANY_ZONE, SNAP_RECORD_MAX };
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -336,7 +328,7 @@ export class Core {
   /** Re-inserts an exported record, src[start, start + len), under this run's zone id; false when
    * refused (corrupt, expired). */
   importRecord(src: Uint8Array, now: number, zone: number, start = 0, len = src.length - start): boolean {
-    if (len > 65536 + 1024 || len < 0 || start + len > src.length) return false;
+    if (len > SNAP_RECORD_MAX || len < 0 || start + len > src.length) return false;
     const mem = this.mem;
     const at = this.IN;
     for (let i = 0; i < len; i++) mem[at + i] = src[start + i]; // no view object per record

@@ -4,14 +4,13 @@
 // (temp file + rename); a corrupt, truncated or foreign file is ignored with a warning.
 // Both directions stream through one 256 KiB buffer: a full cache is never copied whole (the core's
 // own memory is the only full-size copy), so saving and restoring add almost nothing to peak memory.
-import type { Core } from "../core";
+import { SNAP_RECORD_MAX, type Core } from "../core";
 import type { Logger } from "../log";
 import type { ChunkReader, AtomicWriter } from "../runtime/types";
 
 const MAGIC = "LDNSSNAP";
 const FORMAT = 1;
 const CHUNK = 256 * 1024; // holds the largest record (65,536 + 1,024) several times over
-const MAX_RECORD = 65536 + 1024; // what Core.importRecord takes
 const FNV_OFFSET = 0x811c9dc5;
 
 export interface ZoneRef { id: number; set: number; zone: string }
@@ -172,7 +171,7 @@ function readRecords(core: Core, input: ChunkReaderBuffer, zones: ZoneRef[], now
     const n = input.u32();
     if (n === null) return { error: "truncated record list" };
     if (n === 0) break;
-    if (n > MAX_RECORD) return { error: "record too long" };
+    if (n > SNAP_RECORD_MAX) return { error: "record too long" };
     const at = input.skip(n);
     if (at < 0) return { error: "truncated record" };
     const rec = input.buffer;

@@ -2,11 +2,13 @@
 // is one `run` (and every reload) can apply in full. The core's own limits are tested against the
 // compiled core in test/config-limits.test.ts.
 
+import { CoreLimits } from "../core-abi";
+
 /** Zones of both listener sets together (assembly/zones.ts MAX_ZONES). */
-export const CORE_MAX_ZONES = 64;
+export const CORE_MAX_ZONES = CoreLimits.ZONES;
 /** Name rules of both listener sets together (assembly/zones.ts MAX_RULES); each set's health-check
  * rule takes one, the rest are for nxdomainRules. */
-export const CORE_MAX_RULES = 128;
+export const CORE_MAX_RULES = CoreLimits.RULES;
 export const HEALTH_RULES = 2;
 
 /** cache.maxBytes: the core's smallest table, and the most that leaves room for the rest inside the

@@ -46,8 +46,6 @@ export const MAX_WAITERS_PER_KEY = 256;
 /** A query longer than this is refused rather than forwarded (answers from the cache still go out). */
 export const MAX_FORWARDED_QUERY = 4096;
 
-const RCODE_FORMERR = 1, RCODE_NOTIMP = 4;
-
 class Inflight implements ForwardTask {
   readonly waiters: Waiter[] = [];
   rcodeOnly = false;
@@ -301,7 +299,7 @@ export class QueryHandler {
     }
     const rcode = res[R.RCODE];
     if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) return { cls: ReplyClass.ServerFailure, rcode };
-    if (rcode === RCODE_FORMERR || rcode === RCODE_NOTIMP || rcode > 15) return { cls: ReplyClass.Rejected, rcode };
+    if (rcode === Rcode.FORMERR || rcode === Rcode.NOTIMP || rcode > 15) return { cls: ReplyClass.Rejected, rcode };
     if (code !== Prepared.RCODE_ONLY && res[R.TC] === 1 && !tcp) return { cls: ReplyClass.Truncated, rcode };
     inf.rcodeOnly = code === Prepared.RCODE_ONLY;
     inf.sentLen = sent.length;
