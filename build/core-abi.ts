@@ -20,7 +20,7 @@ function constants(file: string, prefix: string): [string, number][] {
 }
 
 function single(file: string, name: string): string {
-  const m = readFileSync(join(root, "assembly", file), "utf8").match(new RegExp(`^export const ${name}: i32 = (-?\\d+);`, "m"));
+  const m = readFileSync(join(root, "assembly", file), "utf8").match(new RegExp(`^export const ${name}: (?:i32|usize) = (-?\\d+);`, "m"));
   if (!m) throw new Error(`core-abi: no ${name} in assembly/${file}`);
   return `export const ${name} = ${m[1]};\n`;
 }
@@ -40,6 +40,7 @@ export function renderAbi(): string {
     object("CoreLimits", "Capacities of the zone and rule tables (assembly/zones.ts MAX_*).", constants("zones.ts", "MAX")),
     "/** The zone id of rules that apply in every zone (assembly/zones.ts). */\n" + single("zones.ts", "ANY_ZONE"),
     "/** The longest record snapImport takes (assembly/layout.ts). */\n" + single("layout.ts", "SNAP_RECORD_MAX"),
+    "/** Where the question name starts in a cache key (assembly/query.ts). */\n" + single("query.ts", "KEY_NAME_OFF"),
     object("Prepared", "prepare()'s results besides the CoreError codes (assembly/reply.ts PREPARED_*).", constants("reply.ts", "PREPARED")),
   ].join("\n");
 }

@@ -97,6 +97,9 @@ export const ANY_ZONE = 255;
 /** The longest record snapImport takes (assembly/layout.ts). */
 export const SNAP_RECORD_MAX = 66559;
 
+/** Where the question name starts in a cache key (assembly/query.ts). */
+export const KEY_NAME_OFF = 5;
+
 /** prepare()'s results besides the CoreError codes (assembly/reply.ts PREPARED_*). */
 export const Prepared = {
   OK: 0,

@@ -2,7 +2,7 @@
 // one Int32Array view are made after init (the only time memory grows) and reused for every packet.
 import { CORE_MAX_ZONES, CORE_MAX_RULES } from "./config/limits";
 
-import { R, Status, Rcode, Prepared, RuleAction, ANY_ZONE, SNAP_RECORD_MAX } from "./core-abi";
+import { R, Status, Rcode, Prepared, RuleAction, ANY_ZONE, SNAP_RECORD_MAX, KEY_NAME_OFF } from "./core-abi";
 
 export { R, Status, Rcode, Prepared, RuleAction, ANY_ZONE, SNAP_RECORD_MAX };
 
@@ -133,7 +133,7 @@ export class Core {
 
   /** The (lowercased) question name of the last parsed query, in presentation form. */
   private keyName(): string {
-    const p = this.x.keyPtr() + 5;
+    const p = this.x.keyPtr() + KEY_NAME_OFF;
     let out = "";
     for (let i = p; this.mem[i] !== 0 && i < p + 255; i += this.mem[i] + 1) {
       for (let k = 1; k <= this.mem[i]; k++) {
