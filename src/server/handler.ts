@@ -1,36 +1,22 @@
 // The request flow (CoreDNS's handler role): one wasm call per packet decides; this file only acts on
 // what it decided: send, serve stale, coalesce into an in-flight upstream query, or refuse.
-import { Core, R, Status, Rcode, Prepared } from "../core";
+import { Core, R, Status, Rcode } from "../core";
 import type { Clock } from "../clock";
 import type { Logger } from "../log";
 import type { UdpSocket } from "../runtime/types";
 import type { ZoneRuntime } from "./zone-runtime";
-import type { Upstream } from "../upstream/upstream";
-import { ReplyClass, type ForwardTask } from "../upstream/forwarder";
 import { FailureCache } from "./failure-cache";
+import { Inflight, answerFailure, type InflightContext, type Waiter, type Send } from "./inflight";
 import { randomU32 } from "../upstream/ids";
 import { ipBytes } from "../addr";
 import { DataPathStats } from "./stats";
 import { frame } from "./framing";
-import { rcodeName, typeName } from "../dns/names";
+import { QueryLog } from "./query-log";
 
-export type Send = (answer: Uint8Array) => void;
+export type { Send };
 
-const SLAB_BYTES = 1 << 20; // answers waiting for this turn's sendMany
-const MAX_BATCH = 1024;
-
-// A client waiting for an upstream answer. `query` is the compact form (core.compactQuery): what the
-// answer needs, never the query as the client sent it.
-interface Waiter {
-  query: Uint8Array;
-  size: number; // octets of the query as the client sent it (query log)
-  tcp: boolean;
-  send: Send;
-  stale: boolean; // serve-stale Verify: a stale answer was in the cache when this client asked
-  remote: string;
-  port: number;
-  started: number;
-}
+/** Sends one UDP answer (copied before it returns: `answer` may be a view of the core's memory). */
+export type UdpAnswerSender = (sock: UdpSocket, answer: Uint8Array, port: number, addr: string) => void;
 
 export interface HandlerOptions {
   negativeTtlWithoutSoa: number;
@@ -46,90 +32,31 @@ export const MAX_WAITERS_PER_KEY = 256;
 /** A query longer than this is refused rather than forwarded (answers from the cache still go out). */
 export const MAX_FORWARDED_QUERY = 4096;
 
-class Inflight implements ForwardTask {
-  readonly waiters: Waiter[] = [];
-  rcodeOnly = false;
-  sentLen = 0;
-  constructor(
-    private readonly h: QueryHandler,
-    readonly key: string,
-    readonly zone: ZoneRuntime,
-    readonly query: Uint8Array,
-    readonly exactCase: boolean,
-  ) {}
-
-  classify(reply: Uint8Array, sent: Uint8Array, via: Upstream, tcp: boolean): { cls: ReplyClass; rcode: number } {
-    return this.h.classify(this, reply, sent, via, tcp);
-  }
-
-  accept(): void { this.h.complete(this); }
-
-  onFailure(reason: string): void {
-    this.h.fail(this, reason);
-  }
-}
-
-export class QueryHandler {
+export class QueryHandler implements InflightContext {
   readonly stats = new DataPathStats();
   readonly inflight = new Map<string, Inflight>();
   readonly failures = new FailureCache();
+  readonly queryLog: QueryLog;
   /** Misses and refreshes so far: each leaves garbage behind (see Appliance's memory keeper). */
   garbageEvents = 0;
   zones: ZoneRuntime[] = [];
 
   constructor(
     readonly core: Core,
-    private readonly clock: Clock,
-    private readonly log: Logger,
+    readonly clock: Clock,
+    readonly log: Logger,
     public opts: HandlerOptions,
-  ) {}
+  ) {
+    this.queryLog = new QueryLog(core, log);
+  }
 
-  /** The UDP data callback for a listener of set `set`. The cache-hit path makes no promise, closure
-   * or object: the answer is copied into a slab and sent with the rest of its batch by one sendMany
-   * (sendmmsg) when the event loop turns (setImmediate: a microtask would flush after every packet). */
-  udp(set: number, v6: boolean): (sock: UdpSocket, buf: Uint8Array, port: number, addr: string) => void {
+  /** The UDP data callback for a listener of set `set`; answers leave through `queue` (the
+   * listener's batching sender, see udp.ts). The cache-hit path makes no promise, closure or object. */
+  udp(set: number, v6: boolean, queue: UdpAnswerSender): (sock: UdpSocket, buf: Uint8Array, port: number, addr: string) => void {
     const core = this.core;
     const res = core.res;
     const stats = this.stats;
     const fam = v6 ? 1 : 0;
-    const slab = new Uint8Array(SLAB_BYTES);
-    const batch: (Uint8Array | number | string)[] = [];
-    let used = 0;
-    let scheduled = false;
-    let target: UdpSocket | null = null;
-    let thisTurn = 0; // answers queued in this event-loop turn
-    let lastTurn = 0; // ... and in the previous one
-    const flush = () => {
-      scheduled = false;
-      lastTurn = thisTurn;
-      thisTurn = 0;
-      if (batch.length > 0) {
-        target!.sendMany(batch);
-        batch.length = 0;
-      }
-      used = 0;
-    };
-    // Hits now and upstream answers later both leave through here. Under load a turn's answers share
-    // one sendMany at the end of the turn. At light load (the last turn carried at most one answer) the
-    // first answer of a turn goes out at once instead: no wait for the turn to end, and a batch of one
-    // would cost the same syscall anyway.
-    const queue = (sock: UdpSocket, answer: Uint8Array, port: number, addr: string) => {
-      thisTurn++;
-      if (!scheduled && lastTurn <= 1) {
-        scheduled = true;
-        target = sock;
-        setImmediate(flush);
-        sock.send(answer, port, addr);
-        return;
-      }
-      const n = answer.length;
-      if (used + n > SLAB_BYTES || batch.length >= MAX_BATCH * 3) flush();
-      slab.set(answer, used);
-      batch.push(slab.subarray(used, used + n), port, addr);
-      used += n;
-      target = sock;
-      if (!scheduled) { scheduled = true; setImmediate(flush); }
-    };
     return (sock, buf, port, addr) => {
       const n = core.handle(buf, this.clock.nowSeconds(), set, false);
       stats.request(res[R.ZONE], 0, fam, res[R.QTYPE]);
@@ -181,7 +108,7 @@ export class QueryHandler {
     const zone = zi >= 0 ? this.zones[zi] : null;
     if (zone ? zone.logAll : this.logsAll(set)) {
       const key = prefetch ? core.keyString() : "";
-      this.logQuery(zone ? zone.settings.zone : "", query, query.length, tcp, addr, port, core.out(n), 0);
+      this.queryLog.answered(zone ? zone.settings.zone : "", { query, tcp, remote: addr, port }, query.length, core.out(n), 0);
       // the log line parsed the query again: the same query, so the core's state for a refresh is too
       if (prefetch && core.keyString() === key) this.refresh(zone!, true);
       return;
@@ -216,7 +143,7 @@ export class QueryHandler {
         this.stats.response(set, zone.index, core.mem[core.OUT + 3] & 0xf);
         this.stats.duration[set].fast();
         send(core.out(staleLen));
-        if (zone.logAll) this.logQuery(zone.settings.zone, msg, msg.length, tcp, addr, port, core.out(staleLen), 0, true);
+        if (zone.logAll) this.queryLog.answered(zone.settings.zone, { query: msg, tcp, remote: addr, port }, msg.length, core.out(staleLen), 0, true);
         this.refresh(zone, false);
         return;
       }
@@ -233,7 +160,7 @@ export class QueryHandler {
     const now = performance.now();
     if (this.failures.has(key, now)) {
       // failed moments ago: answer as that failure did (stale if there is one), without asking again
-      this.failed(zone, { query: core.compactQuery(), size: msg.length, tcp, send, stale, remote: addr, port, started: now }, "resolution failed recently (failure cache)");
+      answerFailure(this, zone, { query: core.compactQuery(), size: msg.length, tcp, send, stale, remote: addr, port, started: now }, "resolution failed recently (failure cache)");
       return;
     }
     const existing = this.inflight.get(key);
@@ -264,7 +191,7 @@ export class QueryHandler {
     this.stats.response(set, zone.index, Rcode.REFUSED);
     this.stats.duration[set].fast();
     send(this.core.out(n));
-    this.logFailure(zone, w, reason, Rcode.REFUSED);
+    this.queryLog.failed(zone.settings.zone, w, Rcode.REFUSED, reason, 0);
   }
 
   // Must run right after handle(): builds the upstream query from the parsed query in the core.
@@ -286,128 +213,4 @@ export class QueryHandler {
     this.garbageEvents++;
     zone.forwarder.forward(this.startInflight(key, zone));
   }
-
-  /** The handler's verdict on an upstream reply (see ReplyClass); the forwarder decides what follows. */
-  classify(inf: Inflight, reply: Uint8Array, sent: Uint8Array, via: Upstream, tcp: boolean): { cls: ReplyClass; rcode: number } {
-    const core = this.core;
-    const res = core.res;
-    const code = core.prepare(reply, sent, inf.exactCase, inf.zone.settings.cacheDurationInSeconds, this.opts.negativeTtlWithoutSoa);
-    if (code < 0) {
-      this.stats.upstreamDrops++;
-      this.log.debug("upstream reply dropped", { upstream: via.name, code });
-      return { cls: ReplyClass.Drop, rcode: 0 };
-    }
-    const rcode = res[R.RCODE];
-    if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) return { cls: ReplyClass.ServerFailure, rcode };
-    if (rcode === Rcode.FORMERR || rcode === Rcode.NOTIMP || rcode > 15) return { cls: ReplyClass.Rejected, rcode };
-    if (code !== Prepared.RCODE_ONLY && res[R.TC] === 1 && !tcp) return { cls: ReplyClass.Truncated, rcode };
-    inf.rcodeOnly = code === Prepared.RCODE_ONLY;
-    inf.sentLen = sent.length;
-    return { cls: ReplyClass.Answer, rcode };
-  }
-
-  /** The reply just classified as an Answer: cache it and answer every waiter. */
-  complete(inf: Inflight): void {
-    const core = this.core;
-    const zone = inf.zone;
-    const rcode = core.res[R.RCODE];
-    this.finish(inf);
-    this.failures.delete(inf.key);
-    if (inf.rcodeOnly) {
-      for (const w of inf.waiters) this.reply(zone, w, core.answerError(w.query, rcode), rcode);
-      return;
-    }
-    core.storePrepared(inf.sentLen, this.clock.nowSeconds(), zone.set, zone.index, zone.staleWindow);
-    for (const w of inf.waiters) this.reply(zone, w, core.answerPrepared(w.query, w.tcp), rcode);
-  }
-
-  fail(inf: Inflight, reason: string): void {
-    this.finish(inf);
-    // a refresh of a stale entry waits the recheck interval; a failed client query the failure TTL
-    const hold = inf.waiters.length === 0 ? this.opts.staleRecheckMs : this.opts.failureCacheMs;
-    this.failures.add(inf.key, performance.now(), hold);
-    for (const w of inf.waiters) this.failed(inf.zone, w, reason);
-    if (inf.waiters.length === 0) this.log.debug("background refresh failed", { zone: inf.zone.settings.zone, reason });
-  }
-
-  // One client's answer when resolution failed: the stale entry rendered for it, if it had one and the
-  // cache still holds it (rendered now, so waiting clients never hold copies of big answers), else
-  // SERVFAIL.
-  private failed(zone: ZoneRuntime, w: Waiter, reason: string): void {
-    if (w.stale) {
-      const core = this.core;
-      const n = core.handle(w.query, this.clock.nowSeconds(), zone.set, w.tcp);
-      const status = core.res[R.STATUS];
-      const len = n > 0 ? n : status === Status.STALE ? core.res[R.OUT_LEN] : 0;
-      if (len > 0) {
-        this.stats.staleServed++;
-        this.stats.response(zone.set, zone.index, core.mem[core.OUT + 3] & 0xf);
-        this.stats.duration[zone.set].observe((performance.now() - w.started) / 1000);
-        safeSend(w, core.out(len));
-        return;
-      }
-    }
-    this.stats.servfail++;
-    this.reply(zone, w, this.core.answerError(w.query, Rcode.SERVFAIL), Rcode.SERVFAIL);
-    this.logFailure(zone, w, reason, Rcode.SERVFAIL);
-  }
-
-  private finish(inf: Inflight): void {
-    if (this.inflight.get(inf.key) === inf) this.inflight.delete(inf.key);
-    inf.zone.forwarder.unwait(inf.waiters.length);
-  }
-
-  private reply(zone: ZoneRuntime, w: Waiter, n: number, rcode: number): void {
-    const out = this.core.out(n);
-    this.stats.response(zone.set, zone.index, rcode);
-    this.stats.duration[zone.set].observe((performance.now() - w.started) / 1000);
-    safeSend(w, out);
-    if (zone.logAll) this.logQuery(zone.settings.zone, w.query, w.size, w.tcp, w.remote, w.port, out, performance.now() - w.started);
-  }
-
-  // Log lines only. Parsing through the core overwrites its per-query state, so callers on the hit
-  // path call this last.
-  private describe(query: Uint8Array) {
-    const q = this.core.describe(query);
-    return { ...q, type: typeName(q.qtype), class: q.qclass };
-  }
-
-  private logFailure(zone: ZoneRuntime, w: Waiter, reason: string, rcode: number): void {
-    const q = this.describe(w.query);
-    this.log.error("query failed", {
-      zone: zone.settings.zone, remote: w.remote, port: w.port, id: q.id, type: q.type, name: q.name,
-      proto: w.tcp ? "tcp" : "udp", rcode: rcodeName(rcode), reason,
-      duration: round3((performance.now() - w.started) / 1000),
-    });
-  }
-
-  private logQuery(zone: string, query: Uint8Array, size: number, tcp: boolean, addr: string, port: number, answer: Uint8Array, ms: number, stale = false): void {
-    const q = this.describe(query);
-    const rflags = answer.length >= 4 ? flagNames(answer[2], answer[3]) : "";
-    this.log.info("query", {
-      zone, remote: addr, port, id: q.id, type: q.type, class: q.class, name: q.name,
-      proto: tcp ? "tcp" : "udp", size, do: q.do, bufsize: q.bufsize,
-      rcode: rcodeName(answer[3] & 0xf), rflags, rsize: answer.length,
-      duration: round3(ms / 1000), ...(stale ? { stale: true } : {}),
-    });
-  }
-}
-
-// A client's socket may be gone by the time its upstream answer arrives (listener closed on
-// shutdown or reload): that must not disturb the other waiters or the upstream transport.
-function safeSend(w: Waiter, answer: Uint8Array): void {
-  try { w.send(answer); } catch { /* the client is gone */ }
-}
-
-const round3 = (x: number) => Math.round(x * 1e6) / 1e6;
-
-function flagNames(b2: number, b3: number): string {
-  const f: string[] = ["qr"];
-  if (b2 & 0x04) f.push("aa");
-  if (b2 & 0x02) f.push("tc");
-  if (b2 & 0x01) f.push("rd");
-  if (b3 & 0x80) f.push("ra");
-  if (b3 & 0x20) f.push("ad");
-  if (b3 & 0x10) f.push("cd");
-  return f.join(",");
 }
