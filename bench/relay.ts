@@ -14,6 +14,7 @@
 // Usage: bun bench/relay.ts --listen 127.0.0.3:5390 --upstream 127.0.0.2:5390 --delay-ms 1 --control 5391
 // Only 127.0.0.0/8 addresses are accepted.
 declare const Bun: any;
+export {}; // a module: top-level await
 
 function arg(name: string, def?: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -179,7 +179,7 @@ async function waitQuiet(maxS: number, windowMs: number): Promise<number> {
   return busy;
 }
 
-const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "-");
+const f1 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(1) : "-");
 const f3 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(3) : "-");
 
 // ---------------------------------------------------------------- main
@@ -298,7 +298,7 @@ async function main(): Promise<void> {
       }
     }
     res.relayHold = await relayStats();
-    log(`relay hold (configured ${C.RELAY_DELAY_MS} ms each way): ${JSON.stringify(res.relayHold.holdMs)}`);
+    log(`relay hold (configured ${C.RELAY_DELAY_MS} ms each way): ${JSON.stringify(res.relayHold?.holdMs)}`);
     await stop(rl);
     await stop(relay);
   }

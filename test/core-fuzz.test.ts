@@ -13,7 +13,7 @@ const T0 = 1_000_000;
 
 /** One to three random edits. Positional edits land at or after `from` (to get past the question). */
 function mutate(r: Rng, src: Buffer, pool: Buffer[], from = 0): Buffer {
-  let b = Buffer.from(src);
+  let b: Buffer = Buffer.from(src);
   const pos = () => (b.length > from ? from + r.int(b.length - from) : r.int(Math.max(1, b.length)));
   for (let k = r.range(1, 3); k > 0; k--) {
     if (b.length === 0) { b = r.bytes(r.int(16)); continue; }

@@ -139,7 +139,7 @@ describe("half-close", () => {
     await new Promise((r) => s.once("connect", r));
     let buf = Buffer.alloc(0);
     let ended = false;
-    s.on("data", (d) => { buf = Buffer.concat([buf, d]); });
+    s.on("data", (d: Buffer) => { buf = Buffer.concat([buf, d]); });
     s.on("end", () => { ended = true; s.end(); });
     s.on("error", () => {});
     const names = Array.from({ length: 5 }, (_, i) => `half-${i}-${Date.now()}.robust.test`); // not cached: upstream round trips

@@ -6,6 +6,7 @@
 import * as net from "node:net";
 import packet from "dns-packet";
 import { framed } from "./robust";
+import { FrameReader } from "./frames";
 
 export interface Target { host: string; port: number }
 
@@ -85,16 +86,9 @@ export async function pipeline(targets: Target[], conns: number, next: () => Uin
     }
   };
   const { sockets } = await openMany(targets, conns, conns, (s) => {
-    let buf = Buffer.alloc(0);
+    const frames = new FrameReader();
     s.on("data", (d) => {
-      buf = buf.length ? Buffer.concat([buf, d]) : d;
-      let p = 0;
-      while (buf.length - p >= 2 && buf.length - p >= 2 + buf.readUInt16BE(p)) {
-        const n = buf.readUInt16BE(p);
-        if (n >= 4) { const rc = buf[p + 2 + 3] & 0xf; rcodes[rc] = (rcodes[rc] ?? 0) + 1; }
-        p += 2 + n;
-      }
-      buf = buf.subarray(p);
+      for (const a of frames.push(d)) if (a.length >= 4) { const rc = a[3] & 0xf; rcodes[rc] = (rcodes[rc] ?? 0) + 1; }
     });
     s.on("drain", () => pump(s));
     pump(s);

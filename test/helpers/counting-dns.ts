@@ -4,6 +4,7 @@
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 import packet from "dns-packet";
+import { frame, FrameReader } from "./frames";
 
 const [ip, portText = "53"] = process.argv.slice(2);
 const port = Number(portText);
@@ -28,15 +29,12 @@ const udp = dgram.createSocket("udp4");
 udp.on("message", (m, r) => { const a = answer(m, "udp"); if (a) udp.send(a, r.port, r.address); });
 udp.bind(port, ip);
 const tcp = net.createServer((sock) => {
-  let buf = Buffer.alloc(0);
+  const frames = new FrameReader();
   sock.on("error", () => {});
   sock.on("data", (d) => {
-    buf = Buffer.concat([buf, d]);
-    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-      const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
-      buf = buf.subarray(2 + msg.length);
-      const a = answer(Buffer.from(msg), "tcp");
-      if (a) { const len = Buffer.alloc(2); len.writeUInt16BE(a.length); sock.write(Buffer.concat([len, a])); }
+    for (const msg of frames.push(d)) {
+      const a = answer(msg, "tcp");
+      if (a) sock.write(frame(a));
     }
   });
 });

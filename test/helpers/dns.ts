@@ -2,6 +2,7 @@
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 import packet from "dns-packet";
+import { frame, FrameReader } from "./frames";
 
 export { packet };
 export type Question = { name: string; type: string; class?: string };
@@ -31,20 +32,15 @@ export function udpRaw(host: string, port: number, msg: Uint8Array, timeoutMs = 
 export function tcpRaw(host: string, port: number, msg: Uint8Array, timeoutMs = 3000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host, port });
-    let buf = Buffer.alloc(0);
+    const frames = new FrameReader();
     const t = setTimeout(() => { sock.destroy(); reject(new Error(`tcp timeout after ${timeoutMs} ms`)); }, timeoutMs);
-    sock.on("connect", () => {
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(msg.length);
-      sock.write(Buffer.concat([len, Buffer.from(msg)]));
-    });
+    sock.on("connect", () => { sock.write(frame(msg)); });
     sock.on("data", (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        clearTimeout(t);
-        sock.destroy();
-        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-      }
+      const [first] = frames.push(d);
+      if (!first) return;
+      clearTimeout(t);
+      sock.destroy();
+      resolve(first);
     });
     sock.on("error", (e) => { clearTimeout(t); reject(e); });
   });

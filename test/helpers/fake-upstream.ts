@@ -3,6 +3,7 @@
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { packet } from "./dns";
+import { frame, FrameReader } from "./frames";
 
 export interface SeenQuery { id: number; name: string; type: string; proto: "udp" | "tcp"; raw: Buffer; remotePort: number }
 export type Action =
@@ -59,18 +60,10 @@ export async function startFakeUpstream(host = "127.0.0.3", behaviour: Behaviour
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
     sock.on("error", () => {});
-    let buf = Buffer.alloc(0);
+    const frames = new FrameReader();
     sock.on("data", (d) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
-        buf = buf.subarray(2 + msg.length);
-        respond(Buffer.from(msg), "tcp", sock.remotePort ?? 0, (b) => {
-          if (sock.destroyed) return;
-          const len = Buffer.alloc(2);
-          len.writeUInt16BE(b.length);
-          sock.write(Buffer.concat([len, b]));
-        }, () => sock.destroy());
+      for (const msg of frames.push(d)) {
+        respond(msg, "tcp", sock.remotePort ?? 0, (b) => { if (!sock.destroyed) sock.write(frame(b)); }, () => sock.destroy());
       }
     });
   });

@@ -10,6 +10,7 @@
 //   bun test/helpers/fast-upstream.ts HOST PORT [ttl] [hotTtl]   → prints "READY port" once bound
 import * as dgram from "node:dgram";
 import * as net from "node:net";
+import { frame, FrameReader } from "./frames";
 
 export interface FastUpstreamOptions { ttl?: number; hotTtl?: number; hotSuffix?: string; bigBytes?: number; delayMs?: number }
 export interface FastUpstream { host: string; port: number; queries: { udp: number; tcp: number }; stop(): Promise<void> }
@@ -123,20 +124,12 @@ export async function startFastUpstream(host: string, port = 0, o: FastUpstreamO
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
     sock.on("error", () => {});
-    let buf = Buffer.alloc(0);
+    const frames = new FrameReader();
     sock.on("data", (d) => {
-      buf = buf.length ? Buffer.concat([buf, d]) : d;
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const n = buf.readUInt16BE(0);
-        const msg = buf.subarray(2, 2 + n);
-        buf = buf.subarray(2 + n);
+      for (const msg of frames.push(d)) {
         queries.tcp++;
         const a = fastAnswer(msg, false, o);
-        if (!a || sock.destroyed) continue;
-        const framed = Buffer.alloc(a.length + 2);
-        framed.writeUInt16BE(a.length);
-        framed.set(a, 2);
-        sock.write(framed);
+        if (a && !sock.destroyed) sock.write(frame(a));
       }
     });
   });

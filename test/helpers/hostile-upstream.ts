@@ -4,6 +4,7 @@
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 import packet from "dns-packet";
+import { frame, FrameReader } from "./frames";
 
 export interface Query {
   raw: Buffer;
@@ -94,22 +95,15 @@ export async function startHostileUpstream(host: string, script: Script = (_q, r
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
     sock.on("error", () => {});
-    let buf = Buffer.alloc(0);
+    const frames = new FrameReader();
     sock.on("data", (d) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const raw = Buffer.from(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-        buf = buf.subarray(2 + raw.length);
+      for (const raw of frames.push(d)) {
         const q = decode(raw);
         const entry: Query = { raw, q, id: raw.length >= 2 ? raw.readUInt16BE(0) : -1, name: q?.questions?.[0]?.name ?? "", proto: "tcp", from: { address: sock.remoteAddress ?? "", port: sock.remotePort ?? 0 }, conn, at: Date.now() };
         seen.push(entry);
         u.script(entry, {
           send: (m, d) => later(d, () => {
-            if (sock.destroyed) return;
-            const b = encode(m);
-            const len = Buffer.alloc(2);
-            len.writeUInt16BE(b.length);
-            sock.write(Buffer.concat([len, b]));
+            if (!sock.destroyed) sock.write(frame(encode(m)));
           }),
           sendRaw: (b, d) => later(d, () => { if (!sock.destroyed) sock.write(b); }),
           close: (reset = false, d) => later(d, () => {

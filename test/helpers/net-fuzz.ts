@@ -171,7 +171,7 @@ function hotSpec(r: Rng, qtype?: number): { spec: Spec; name: string } {
 
 /** One to three random edits (bit flips, truncation, splices, counts, pointers, label bytes, flags). */
 export function mutate(r: Rng, src: Buffer, pool: Buffer[]): Buffer {
-  let b = Buffer.from(src);
+  let b: Buffer = Buffer.from(src);
   const pos = () => r.int(Math.max(1, b.length));
   for (let k = r.range(1, 3); k > 0; k--) {
     if (b.length === 0) { b = r.bytes(r.int(16)); continue; }

@@ -6,6 +6,7 @@ import * as net from "node:net";
 import { readFileSync, readdirSync } from "node:fs";
 import { runBinary, type RunningBinary } from "./binary";
 import { sleep } from "./dns";
+import { FrameReader } from "./frames";
 
 /** Whether host:port is free for both TCP and UDP right now. */
 export async function portFree(host: string, port: number): Promise<boolean> {
@@ -152,12 +153,8 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number
 }
 
 /** 2-octet length prefix. */
-export function framed(msg: Uint8Array): Buffer {
-  const out = Buffer.alloc(msg.length + 2);
-  out.writeUInt16BE(msg.length);
-  out.set(msg, 2);
-  return out;
-}
+/** A message with its TCP length prefix (the shared test framing). */
+export { frame as framed } from "./frames";
 
 /** A TCP client connection that collects framed answers and notices when the server closes it. */
 export class TcpClient {
@@ -166,18 +163,13 @@ export class TcpClient {
   bytes = 0;
   closedAt: number | null = null; // when the server ended or reset the connection
   error: Error | null = null;
-  private buf = Buffer.alloc(0);
+  private readonly frames = new FrameReader();
   private listeners: (() => void)[] = [];
   private constructor(sock: net.Socket) {
     this.sock = sock;
     sock.on("data", (d) => {
       this.bytes += d.length;
-      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-      while (this.buf.length >= 2 && this.buf.length >= 2 + this.buf.readUInt16BE(0)) {
-        const n = this.buf.readUInt16BE(0);
-        this.answers.push(Buffer.from(this.buf.subarray(2, 2 + n)));
-        this.buf = this.buf.subarray(2 + n);
-      }
+      this.answers.push(...this.frames.push(d));
       this.notify();
     });
     const closed = () => { if (this.closedAt === null) this.closedAt = Date.now(); this.notify(); };

@@ -9,7 +9,7 @@ import * as dgram from "node:dgram";
 import * as net from "node:net";
 import packet from "dns-packet";
 import { tcpRaw } from "../dns";
-import { Framer, frame } from "../../../src/server/framing";
+import { frame, FrameReader } from "../frames";
 
 const [listen, knot] = process.argv.slice(2);
 const STUFFING = [
@@ -50,13 +50,12 @@ udp.on("message", (query, from) => {
 
 const tcp = net.createServer((sock) => {
   sock.on("error", () => sock.destroy());
-  const framer = new Framer();
+  const frames = new FrameReader();
   sock.on("data", (d) => {
-    const ok = framer.push(d, (query) => {
+    for (const query of frames.push(d)) {
       logQuery(query);
-      tcpRaw(knot, 53, query.slice(), 2000).then((reply) => sock.write(frame(stuff(reply))), () => sock.destroy());
-    });
-    if (!ok) sock.destroy();
+      tcpRaw(knot, 53, query, 2000).then((reply) => sock.write(frame(stuff(reply))), () => sock.destroy());
+    }
   });
 });
 
