@@ -9,8 +9,9 @@ import { CONFIG_FILE_MAX_BYTES } from "./config/limits";
 import { Appliance } from "./appliance";
 import { SystemdNotifier } from "./notify";
 
-function loadConfig(rt: Runtime, path: string | null, opts: { resolveUpstreams?: boolean } = {}): BuildResult {
+function loadConfig(rt: Runtime, path: string | null, given: { resolveUpstreams?: boolean } = {}): BuildResult {
   const read = (p: string, maxBytes: number) => rt.readTextFile(p, maxBytes);
+  const opts = { ...given, env: (name: string) => rt.env(name) }; // "service:NAME" endpoints (Kubernetes)
   if (path === null) return buildConfig(EMBEDDED_DEFAULT, read, opts);
   let text: string;
   try { text = read(path, CONFIG_FILE_MAX_BYTES); } catch (e) { return { ok: false, errors: [`${path}: cannot read: ${(e as Error).message}`] }; }

@@ -4,6 +4,7 @@ import { checkConfigFile, type ConfigFileT, type ZoneOverrideT } from "./schema"
 import { parseEndpoint, formatEndpoint, type Endpoint } from "./endpoint";
 import { parseResolvConf } from "./resolv";
 import { CORE_MAX_ZONES, CORE_MAX_RULES, HEALTH_RULES, RESOLV_CONF_MAX_BYTES, HOSTS_FILE_MAX_BYTES } from "./limits";
+import { isServiceRef, parseConfigEndpoint, type EnvReader } from "../kubernetes/service-env";
 
 export type ListenerSet = "vnetDNS" | "kubeDNS";
 export const LISTENER_SETS: ListenerSet[] = ["vnetDNS", "kubeDNS"];
@@ -79,19 +80,23 @@ export interface FileReader { (path: string, maxBytes: number): string }
  * where an absent or unreadable one is skipped like before. */
 const refused = (e: unknown) => (e as { code?: string })?.code === "EREFUSED";
 
+/** env: where "service:NAME" endpoints are looked up (Kubernetes Service variables); none by default. */
+export interface BuildOptions { resolveUpstreams?: boolean; env?: EnvReader }
+
 export type BuildResult = { ok: true; config: EffectiveConfig; warnings: string[] } | { ok: false; errors: string[] };
 
 /** Parses, validates and completes a config; `readFile` reads resolv.conf and hosts files. Everything
  * `run` cannot apply in full is an error here (the core's zone and rule capacity included). */
 /** opts.resolveUpstreams false: leave resolv.conf alone and upstream lists empty (node network steps
  * need the listeners only, and must work even while our own drop-in hides the node's real resolvers). */
-export function buildConfig(json: unknown, readFile: FileReader, opts: { resolveUpstreams?: boolean } = {}): BuildResult {
+export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOptions = {}): BuildResult {
   if (json === null || typeof json !== "object" || Array.isArray(json)) return { ok: false, errors: ["(top level): the config must be a JSON object"] };
   const checked = checkConfigFile(json);
   if (!checked.ok) return { ok: false, errors: checked.errors };
   const f: ConfigFileT = checked.value;
   const errors: string[] = [];
   const warnings: string[] = [];
+  const env: EnvReader = opts.env ?? (() => undefined);
 
   // listeners
   const listeners = {} as Record<ListenerSet, Endpoint[]>;
@@ -100,7 +105,7 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: { resolve
     const list = f.listeners?.[set] ?? defaultListeners[set];
     listeners[set] = [];
     list.forEach((text, i) => {
-      const e = parseEndpoint(text, 53);
+      const e = parseConfigEndpoint(text, 53, env);
       if (typeof e === "string") errors.push(`listeners.${set}[${i}]: ${e}`);
       else listeners[set].push(e);
     });
@@ -149,14 +154,15 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: { resolve
   const upstreamSources = {} as Record<Destination, string>;
   const listenerEndpoints = [...listeners.vnetDNS, ...listeners.kubeDNS];
   for (const dest of ["ClusterCoreDNS", "VnetDNS"] as Destination[]) {
-    const given = f.upstreams?.[dest];
+    const raw = f.upstreams?.[dest];
+    const given = typeof raw === "string" && isServiceRef(raw) ? [raw] : raw; // a Service, not a resolv.conf path
     if (opts.resolveUpstreams === false) { upstreams[dest] = []; upstreamSources[dest] = "not resolved"; continue; }
     const where = `upstreams.${dest}`;
     if (Array.isArray(given)) {
       upstreams[dest] = [];
       upstreamSources[dest] = "list";
       given.forEach((text, i) => {
-        const e = parseEndpoint(text, 53);
+        const e = parseConfigEndpoint(text, 53, env);
         if (typeof e === "string") errors.push(`${where}[${i}]: ${e}`);
         else if (listenerEndpoints.some((l) => l.host === e.host && l.port === e.port)) errors.push(`${where}[${i}]: ${text} is one of our own listeners`);
         else upstreams[dest].push(e);
@@ -257,7 +263,7 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: { resolve
 }
 
 /** Reads and builds a config file; JSON syntax errors are reported like validation errors. */
-export function loadConfigText(text: string, readFile: FileReader, opts: { resolveUpstreams?: boolean } = {}): BuildResult {
+export function loadConfigText(text: string, readFile: FileReader, opts: BuildOptions = {}): BuildResult {
   let json: unknown;
   try { json = JSON.parse(text); } catch (e) { return { ok: false, errors: [`(file): not valid JSON: ${(e as Error).message}`] }; }
   return buildConfig(json, readFile, opts);
