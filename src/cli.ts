@@ -1,23 +1,30 @@
 // Command-line parsing: subcommands, their flags, and usage text. No runtime access here.
+import { KUBERNETES_USAGE, parseKubernetesArgs, type KubernetesArgs } from "./kubernetes/args";
 
 export const USAGE = `localdns — node-local DNS cache and forwarder
 
 Usage:
-  localdns run [--config FILE]        run in the foreground (config also from $LOCALDNS_CONFIG;
+  localdns run [--config FILE] [--network]
+                                      run in the foreground (config also from $LOCALDNS_CONFIG;
                                       without either, an embedded loopback default is used)
   localdns validate --config FILE     check a config file; exit 1 listing every problem
   localdns network up|resolver|release|down --config FILE
                                       node set-up steps for systemd (needs CAP_NET_ADMIN)
+  localdns kubernetes manifest [--mode linklocal|intercept] [--image REF] [--config FILE] [--namespace NS]
+                                      print the Kubernetes manifests (DaemonSet and the rest)
   localdns --version                  print the version
   localdns --help                     this text; "localdns COMMAND --help" for one command
 `;
 
 export const COMMAND_USAGE: Record<string, string> = {
-  run: `Usage: localdns run [--config FILE]
+  run: `Usage: localdns run [--config FILE] [--network]
 
 Runs localdns in the foreground until SIGTERM or SIGINT (SIGHUP reloads the config).
   --config FILE   the JSON config (default: $LOCALDNS_CONFIG, else an embedded default that listens
                   on 127.0.0.1:5553 (vnet) and 127.0.0.1:5554 (kube) and forwards to /etc/resolv.conf)
+  --network       also do the node set-up around serving, for a container where no systemd runs
+                  "network up/down": addresses before listening, NOTRACK rules once listening, both
+                  removed on exit (needs CAP_NET_ADMIN)
 `,
   validate: `Usage: localdns validate --config FILE
 
@@ -36,13 +43,15 @@ Node set-up for the systemd unit's privileged steps:
   down      remove the resolver drop-in first, then the rules and addresses
   --dry-run print the commands instead of running them
 `,
+  kubernetes: KUBERNETES_USAGE,
 };
 
 export type Parsed =
   | { kind: "help"; text: string }
   | { kind: "version" }
   | { kind: "error"; message: string; usage: string }
-  | { kind: "run" | "validate"; config: string | null }
+  | { kind: "run" | "validate"; config: string | null; network?: boolean }
+  | KubernetesArgs
   | { kind: "network"; action: "up" | "down" | "resolver" | "release"; config: string | null; dryRun: boolean };
 
 export function parseArgs(argv: string[]): Parsed {
@@ -51,11 +60,14 @@ export function parseArgs(argv: string[]): Parsed {
   if (cmd === "--help" || cmd === "-h" || cmd === "help") return { kind: "help", text: USAGE };
   if (cmd === "--version" || cmd === "-V" || cmd === "version") return { kind: "version" };
   if (cmd === "network") return parseNetwork(rest);
+  if (cmd === "kubernetes") return parseKubernetesArgs(rest);
   if (cmd !== "run" && cmd !== "validate") return { kind: "error", message: `unknown command or flag: ${cmd}`, usage: USAGE };
   let config: string | null = null;
+  let network = false;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === "--help" || a === "-h") return { kind: "help", text: COMMAND_USAGE[cmd] };
+    if (a === "--network" && cmd === "run") { network = true; continue; }
     if (a === "--config" || a === "-c") {
       const v = rest[++i];
       if (v === undefined || v.startsWith("-")) return { kind: "error", message: "--config needs a file path", usage: COMMAND_USAGE[cmd] };
@@ -65,7 +77,7 @@ export function parseArgs(argv: string[]): Parsed {
     if (a.startsWith("--config=")) { config = a.slice(9); continue; }
     return { kind: "error", message: `unknown flag for ${cmd}: ${a}`, usage: COMMAND_USAGE[cmd] };
   }
-  return { kind: cmd, config };
+  return cmd === "run" ? { kind: cmd, config, network } : { kind: cmd, config };
 }
 
 function parseNetwork(rest: string[]): Parsed {

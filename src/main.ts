@@ -26,6 +26,7 @@ async function main(): Promise<number> {
     case "version": process.stdout.write(`localdns ${VERSION} (${rt.name} ${rt.version})\n`); return 0;
     case "error": process.stderr.write(`localdns: ${parsed.message}\n\n${parsed.usage}`); return 2;
   }
+  if (parsed.kind === "kubernetes") return (await import("./kubernetes/command")).runKubernetesCommand(parsed, rt);
   const path = parsed.config ?? rt.env("LOCALDNS_CONFIG") ?? null;
   if (parsed.kind === "network") {
     const r = loadConfig(rt, path, { resolveUpstreams: false });
@@ -46,6 +47,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createLogger();
+  // run --network: the node set-up around serving, in this process (a container has no systemd)
+  const net = parsed.network ? new (await import("./node/pod-network")).PodNetwork(log) : null;
+  net?.clearLeftovers();
   const r = loadConfig(rt, path);
   if (!r.ok) {
     for (const e of r.errors) log.error("invalid config", { file: path ?? "(embedded default)", problem: e });
@@ -57,7 +61,7 @@ async function main(): Promise<number> {
     // Under systemd (Type=notify, Restart=always) exiting would restart us every second: report
     // ready, keep the watchdog fed and idle until stopped. Outside systemd, just exit.
     const notifier = new SystemdNotifier(rt, log);
-    if (!notifier.enabled) return 0;
+    if (!notifier.enabled && !net) return 0; // a container would be restarted: idle as well
     notifier.ready("mode Disabled: not serving DNS");
     const usec = Number(rt.env("WATCHDOG_USEC") ?? 0);
     const pet = usec > 0 ? setInterval(() => rt.notify("WATCHDOG=1"), Math.max(100, usec / 2000)) : null;
@@ -80,11 +84,14 @@ async function main(): Promise<number> {
   const notifier = new SystemdNotifier(rt, log);
   let app: Appliance;
   try {
+    net?.addAddresses(r.config);
     app = await Appliance.start({ runtime: rt, config: r.config, log, version: VERSION, reloadSource: () => loadConfig(rt, path) });
   } catch (e) {
     log.error("start failed", { error: (e as Error).message });
+    net?.removeAddresses();
     return 1;
   }
+  net?.intercept();
   notifier.ready(`serving on ${app.listeners.length} listener(s)`);
   await notifier.startWatchdog(app);
   await new Promise<void>((resolve) => {
@@ -95,7 +102,9 @@ async function main(): Promise<number> {
       log.info("signal received, shutting down", { signal: sig });
       notifier.stopping();
       notifier.stop();
-      app.stop().then(resolve, resolve);
+      net?.release();
+      const done = () => { net?.removeAddresses(); resolve(); };
+      app.stop().then(done, done);
     };
     rt.onSignal("SIGTERM", () => stop("SIGTERM"));
     rt.onSignal("SIGINT", () => stop("SIGINT"));

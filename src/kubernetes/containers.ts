@@ -1,0 +1,70 @@
+// The containers of the DaemonSet's pod, per mode, each with only the capabilities its job needs.
+//   linklocal  init "network-up" (root, NET_ADMIN): listener addresses + NOTRACK rules, then the server
+//              as the image's unprivileged user with NET_BIND_SERVICE alone. The addresses stay
+//              when it stops (pods' resolv.conf points at them; the next pod reuses them).
+//   intercept  one container (root, NET_ADMIN + NET_BIND_SERVICE): "run --network" puts the addresses
+//              up, serves, adds the NOTRACK rules only once it listens, and removes them (then the
+//              addresses) when it stops, so pods fall back to CoreDNS.
+import type { YamlValue } from "./yaml";
+import { ADMIN_PORT, CACHE_DIR, CONFIG_DIR, CONFIG_PATH, METRICS_PORT, NONROOT_UID, STATE_DIR, XTABLES_LOCK, type ManifestOptions } from "./options";
+
+// From BENCHMARKS.md: ~47 MiB idle, 71-81 MiB with 100,000 answers cached, ~90 MiB with the default
+// 32 MiB cache full; 128 MiB is the systemd unit's MemoryMax. CPU: ~30 % of a core at 10,000 QPS of
+// hits, so 100m covers ~3,000 QPS; no CPU limit, since throttling stalls every query on the node.
+export const SERVER_RESOURCES = { requests: { cpu: "100m", memory: "80Mi" }, limits: { memory: "128Mi" } };
+const SET_UP_RESOURCES = { requests: { cpu: "10m", memory: "48Mi" }, limits: { memory: "128Mi" } };
+
+function probe(path: string, timing: Record<string, number>): YamlValue {
+  // the admin API listens on the node's loopback (hostNetwork): the kubelet probes it there
+  return { httpGet: { host: "127.0.0.1", port: ADMIN_PORT, path }, ...timing };
+}
+
+function rootWith(caps: string[]): YamlValue {
+  return {
+    runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"], add: caps },
+  };
+}
+
+const UNPRIVILEGED: YamlValue = {
+  runAsUser: NONROOT_UID, runAsGroup: NONROOT_UID, runAsNonRoot: true, readOnlyRootFilesystem: true,
+  // the binary carries the file capability cap_net_bind_service; no_new_privs would void it
+  allowPrivilegeEscalation: true,
+  capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
+};
+
+const configMount = { name: "config", mountPath: CONFIG_DIR, readOnly: true };
+const networkMounts = [{ name: "state", mountPath: STATE_DIR }, { name: "xtables-lock", mountPath: XTABLES_LOCK }];
+
+export function setUpContainer(o: ManifestOptions): YamlValue {
+  return {
+    name: "network-up",
+    image: o.image,
+    imagePullPolicy: "IfNotPresent",
+    args: ["network", "up", "--config", CONFIG_PATH],
+    resources: SET_UP_RESOURCES,
+    securityContext: rootWith(["NET_ADMIN"]),
+    volumeMounts: [configMount, ...networkMounts],
+  };
+}
+
+export function serverContainer(o: ManifestOptions): YamlValue {
+  const intercept = o.mode === "intercept";
+  return {
+    name: "localdns",
+    image: o.image,
+    imagePullPolicy: "IfNotPresent",
+    args: intercept ? ["run", "--network", "--config", CONFIG_PATH] : ["run", "--config", CONFIG_PATH],
+    ports: [
+      { name: "dns", containerPort: 53, protocol: "UDP" },
+      { name: "dns-tcp", containerPort: 53, protocol: "TCP" },
+      { name: "metrics", containerPort: METRICS_PORT, protocol: "TCP" },
+    ],
+    resources: SERVER_RESOURCES,
+    startupProbe: probe("/health", { periodSeconds: 1, failureThreshold: 30, timeoutSeconds: 1 }),
+    livenessProbe: probe("/health", { periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 }),
+    readinessProbe: probe("/ready", { periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 }),
+    securityContext: intercept ? rootWith(["NET_ADMIN", "NET_BIND_SERVICE"]) : UNPRIVILEGED,
+    volumeMounts: [configMount, { name: "cache", mountPath: CACHE_DIR }, ...(intercept ? networkMounts : [])],
+  };
+}
