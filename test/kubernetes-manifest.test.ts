@@ -102,7 +102,7 @@ describe("what is rendered", () => {
     expect(i.containers[0].args).toEqual(["run", "--network", "--config", "/etc/localdns/localdns.json"]);
     expect(i.containers[0].securityContext).toEqual({ runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_BIND_SERVICE"] } });
     const l = podSpec(render({ mode: "linklocal" }).objects);
-    expect(l.initContainers.map((c: any) => [c.name, c.args, c.securityContext.capabilities.add, c.securityContext.runAsUser])).toEqual([["network-up", ["network", "up", "--config", "/etc/localdns/localdns.json"], ["NET_ADMIN"], 0]]);
+    expect(l.initContainers.map((c: any) => [c.name, c.args, c.securityContext.capabilities.add, c.securityContext.runAsUser])).toEqual([["network-up", ["network", "up", "--config", "/etc/localdns/localdns.json"], ["NET_ADMIN", "NET_BIND_SERVICE"], 0]]);
     expect(l.containers[0].args).toEqual(["run", "--config", "/etc/localdns/localdns.json"]);
     expect(l.containers[0].securityContext).toEqual({ runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: true, capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } });
   });

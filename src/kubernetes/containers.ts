@@ -1,5 +1,6 @@
 // The containers of the DaemonSet's pod, per mode, each with only the capabilities its job needs.
-//   linklocal  init "network-up" (root, NET_ADMIN): listener addresses + NOTRACK rules, then the server
+//   linklocal  init "network-up" (root, NET_ADMIN; see below for NET_BIND_SERVICE): listener
+//              addresses + NOTRACK rules, then the server
 //              as the image's unprivileged user with NET_BIND_SERVICE alone. The addresses stay
 //              when it stops (pods' resolv.conf points at them; the next pod reuses them).
 //   intercept  one container (root, NET_ADMIN + NET_BIND_SERVICE): "run --network" puts the addresses
@@ -43,7 +44,9 @@ export function setUpContainer(o: ManifestOptions): YamlValue {
     imagePullPolicy: "IfNotPresent",
     args: ["network", "up", "--config", CONFIG_PATH],
     resources: SET_UP_RESOURCES,
-    securityContext: rootWith(["NET_ADMIN"]),
+    // NET_BIND_SERVICE only because the binary carries it as a file capability: the kernel refuses to
+    // exec such a binary when the bounding set lacks it (EPERM), even for root
+    securityContext: rootWith(["NET_ADMIN", "NET_BIND_SERVICE"]),
     volumeMounts: [configMount, ...networkMounts],
   };
 }
