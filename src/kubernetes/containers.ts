@@ -1,8 +1,8 @@
 // The containers of the DaemonSet's pod, per mode, each with only the capabilities its job needs.
-//   linklocal  init "network-up" (root, NET_ADMIN; see below for NET_BIND_SERVICE): listener
-//              addresses + NOTRACK rules, then the server
-//              as the image's unprivileged user with NET_BIND_SERVICE alone. The addresses stay
-//              when it stops (pods' resolv.conf points at them; the next pod reuses them).
+//   linklocal  init "network-up" (root, NET_ADMIN; NET_BIND_SERVICE see below): listener addresses
+//              + NOTRACK rules; then the server as the image's unprivileged user with NET_BIND_SERVICE
+//              alone. The addresses stay when it stops (pods' resolv.conf points at them; the next
+//              pod reuses them).
 //   intercept  one container (root, NET_ADMIN + NET_BIND_SERVICE): "run --network" puts the addresses
 //              up, serves, adds the NOTRACK rules only once it listens, and removes them (then the
 //              addresses) when it stops, so pods fall back to CoreDNS.
