@@ -199,7 +199,40 @@ describe.skipIf(why !== null)("intercept mode on a node with kube-proxy", () => 
     expect(digFrom(pod, SERVICE_IP, "health-check.localdns.local").status).toBe("REFUSED");
     // the snapshot went to the node's /var/lib/localdns (hostPath), for a warm start of the next pod
     expect(existsSync(join(dir, "node-fs/var/lib/localdns/cache.snapshot"))).toBe(true);
+    // the order: rules only once listening; removed before draining
+    const log = server.output();
+    expect(log.indexOf('"msg":"localdns started"')).toBeLessThan(log.indexOf('"msg":"NOTRACK rules in place"'));
+    expect(log.indexOf("interception removed")).toBeLessThan(log.indexOf('"msg":"localdns stopped"'));
   }, 30_000);
+
+  test("after kill -9 the interception stays until the next start, which removes it first, even when that start fails", async () => {
+    const { spec, env } = podEnvironment("intercept");
+    const c = spec.containers[0];
+    server = startContainer(env, c);
+    await until("the readiness probe", () => probe(c.readinessProbe.httpGet) === 200);
+    server.kill("SIGKILL");
+    await new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r(null) : server.once("exit", r)));
+    expect(ourRules().filter((r) => r.includes(`${SERVICE_IP}/32`)).length).toBe(6);
+    expect(digFrom(pod, SERVICE_IP, "svc-7.ns.svc.cluster.local").status).toMatch(/^no answer/); // nobody listens
+    // the next container cannot load its config (kube-dns-upstream did not exist when the pod was made)
+    const { KUBE_DNS_UPSTREAM_SERVICE_HOST: _, ...withoutUpstream } = KUBELET_ENV;
+    const failing = startContainer({ ...env, env: withoutUpstream }, c);
+    await new Promise((r) => (failing.exitCode !== null ? r(null) : failing.once("exit", r)));
+    expect(failing.exitCode).toBe(1);
+    expect(failing.output()).toContain("KUBE_DNS_UPSTREAM_SERVICE_HOST is not set");
+    expect(ourRules()).toEqual([]);
+    const before = queriesAtCoreDNS();
+    expect(digFrom(pod, SERVICE_IP, "svc-7.ns.svc.cluster.local")).toEqual({ status: "NOERROR", answer: "10.96.0.8" });
+    expect(queriesAtCoreDNS() - before).toBe(1);
+    // a later good start takes the leftover address over and cleans up after itself
+    const good = startContainer(env, c);
+    await until("the Service address answered by localdns", () => digFrom(pod, SERVICE_IP, "health-check.localdns.local").status === "NOERROR");
+    good.kill("SIGTERM");
+    await new Promise((r) => (good.exitCode !== null ? r(null) : good.once("exit", r)));
+    expect(good.exitCode).toBe(0);
+    expect(ourRules()).toEqual([]);
+    expect(localAddresses().filter((a) => a === SERVICE_IP || a.startsWith("169.254.10."))).toEqual([]);
+  }, 60_000);
 });
 
 describe.skipIf(why !== null)("linklocal mode", () => {
