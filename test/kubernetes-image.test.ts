@@ -54,7 +54,7 @@ function digFrom(ns: Netns, server: string, name: string, type = "A", tcp = fals
   return { status, answer };
 }
 const ourRules = () => node.exec("iptables", ["-w", "5", "-t", "raw", "-S"]).stdout.split("\n").filter((l) => l.includes(COMMENT));
-const localAddresses = () => JSON.parse(node.exec("ip", ["-j", "addr", "show"]).stdout || "[]").flatMap((l: any) => (l.addr_info ?? []).map((a: any) => a.local as string));
+const localAddresses = (): string[] => JSON.parse(node.exec("ip", ["-j", "addr", "show"]).stdout || "[]").flatMap((l: any) => (l.addr_info ?? []).map((a: any) => a.local as string));
 const capEff = (pid: number) => /CapEff:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1];
 const uidOf = (pid: number) => /Uid:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1];
 
@@ -71,13 +71,14 @@ async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void
 }
 
 function podEnvironment(mode: KubernetesMode) {
-  const r = renderManifest({ mode, image: DEFAULT_IMAGE, namespace: "kube-system", configText: null, podMonitor: false });
+  const r = renderManifest({ mode, image: DEFAULT_IMAGE, namespace: "kube-system", configText: null, podMonitor: false, secret: true });
   if (!r.ok) throw new Error(r.errors.join("\n"));
   const ds: any = r.objects.find((o: any) => o.kind === "DaemonSet");
   const cm: any = r.objects.find((o: any) => o.kind === "ConfigMap");
+  const secret: any = r.objects.find((o: any) => o.kind === "Secret");
   const spec = ds.spec.template.spec;
   const env: PodEnvironment = {
-    node, rootfs: image.rootfs, image: image.config, volumes: spec.volumes, configMaps: { [cm.metadata.name]: cm.data },
+    node, rootfs: image.rootfs, image: image.config, volumes: spec.volumes, configMaps: { [cm.metadata.name]: cm.data }, secrets: { [secret.metadata.name]: secret.stringData },
     nodeRoot: join(dir, "node-fs"), resolvConf: `nameserver ${COREDNS[1]}\n`, env: KUBELET_ENV, scratch: join(dir, "scratch"),
   };
   return { spec, env };

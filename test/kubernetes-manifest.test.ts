@@ -24,7 +24,7 @@ const withFile = <T>(content: string, fn: (path: string) => T): T => {
   const dir = mkdtempSync(join(tmpdir(), "ldns-k8s-"));
   try { writeFileSync(join(dir, "c.json"), content); return fn(join(dir, "c.json")); } finally { rmSync(dir, { recursive: true, force: true }); }
 };
-const opts = (o: Partial<ManifestOptions> = {}): ManifestOptions => ({ mode: "intercept", image: DEFAULT_IMAGE, namespace: "kube-system", configText: null, podMonitor: false, ...o });
+const opts = (o: Partial<ManifestOptions> = {}): ManifestOptions => ({ mode: "intercept", image: DEFAULT_IMAGE, namespace: "kube-system", configText: null, podMonitor: false, secret: true, ...o });
 function render(o: Partial<ManifestOptions> = {}) {
   const r = renderManifest(opts(o));
   if (!r.ok) throw new Error(r.errors.join("\n"));
@@ -35,6 +35,7 @@ const podSpec = (objects: any[]) => byKind(objects, "DaemonSet")[0].spec.templat
 
 // what the kubelet sets in a kube-system pod created after these Services
 const KUBELET_ENV = {
+  LOCALDNS_ADMIN_TOKEN: "0123456789abcdef0123456789abcdef", // from the Secret
   KUBE_DNS_SERVICE_HOST: "10.96.0.10", KUBE_DNS_SERVICE_PORT: "53", KUBE_DNS_SERVICE_PORT_DNS: "53",
   KUBE_DNS_UPSTREAM_SERVICE_HOST: "10.96.0.20", KUBE_DNS_UPSTREAM_SERVICE_PORT: "53", KUBE_DNS_UPSTREAM_SERVICE_PORT_DNS: "53",
 };
@@ -48,7 +49,7 @@ const EXPLICIT_CONFIG = JSON.stringify({ listeners: { vnetDNS: ["169.254.10.10:5
 const RENDERINGS: [string, Partial<ManifestOptions>][] = [];
 for (const mode of ["linklocal", "intercept"] as KubernetesMode[])
   for (const podMonitor of [false, true]) RENDERINGS.push([`${mode}${podMonitor ? " + PodMonitor" : ""}`, { mode, podMonitor }]);
-RENDERINGS.push(["intercept, custom config", { configText: CUSTOM_CONFIG }]);
+RENDERINGS.push(["intercept, custom config, no Secret", { configText: CUSTOM_CONFIG, secret: false }]);
 RENDERINGS.push(["linklocal, explicit addresses, namespace dns-cache, another image", { mode: "linklocal", configText: EXPLICIT_CONFIG, namespace: "dns-cache", image: "registry.example/dns/localdns@sha256:" + "a".repeat(64) }]);
 
 describe("every rendering is valid Kubernetes (v1.36 API schema, unknown fields refused)", () => {
@@ -78,8 +79,25 @@ describe("every rendering is valid Kubernetes (v1.36 API schema, unknown fields 
 describe("what is rendered", () => {
   test("objects come in creation order: kube-dns-upstream (intercept only) before the DaemonSet", () => {
     const kinds = (o: Partial<ManifestOptions>) => render(o).objects.map((x: any) => `${x.kind}/${x.metadata.name}`);
-    expect(kinds({ mode: "intercept", podMonitor: true })).toEqual(["ServiceAccount/localdns", "ConfigMap/localdns", "Service/kube-dns-upstream", "DaemonSet/localdns", "PodMonitor/localdns"]);
-    expect(kinds({ mode: "linklocal" })).toEqual(["ServiceAccount/localdns", "ConfigMap/localdns", "DaemonSet/localdns"]);
+    expect(kinds({ mode: "intercept", podMonitor: true })).toEqual(["ServiceAccount/localdns", "Secret/localdns-admin", "ConfigMap/localdns", "Service/kube-dns-upstream", "DaemonSet/localdns", "PodMonitor/localdns"]);
+    expect(kinds({ mode: "linklocal" })).toEqual(["ServiceAccount/localdns", "Secret/localdns-admin", "ConfigMap/localdns", "DaemonSet/localdns"]);
+    expect(kinds({ mode: "linklocal", secret: false })).toEqual(["ServiceAccount/localdns", "ConfigMap/localdns", "DaemonSet/localdns"]);
+  });
+
+  test("the admin token: a new random one in the Secret per rendering, given to every container from it, never in the config", () => {
+    const a = render();
+    const b = render();
+    const token = (r: ReturnType<typeof render>) => byKind(r.objects, "Secret")[0].stringData.token as string;
+    expect(token(a)).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(token(a)).not.toBe(token(b));
+    expect(a.config).toBe(b.config);
+    expect(a.config).not.toContain(token(a));
+    expect(JSON.parse(a.config).admin).toEqual({ listen: "127.0.0.1:8181", metricsListen: "0.0.0.0:9253", allowNonLoopback: true, token: "env:LOCALDNS_ADMIN_TOKEN" });
+    const fromSecret = [{ name: "LOCALDNS_ADMIN_TOKEN", valueFrom: { secretKeyRef: { name: "localdns-admin", key: "token" } } }];
+    for (const mode of ["linklocal", "intercept"] as KubernetesMode[]) {
+      const s = podSpec(render({ mode }).objects);
+      for (const c of [...(s.initContainers ?? []), ...s.containers]) expect(c.env).toEqual(fromSecret);
+    }
   });
 
   test("the pod: node network, node resolver, critical priority, every node, probes on the admin API", () => {
@@ -132,6 +150,8 @@ describe("what is rendered", () => {
     expect(errors({ mode: "linklocal", configText: CUSTOM_CONFIG })).toEqual(["config: listeners service:kube-dns take a Service's address over, which must be given back when localdns stops: use --mode intercept"]);
     expect(errors({ namespace: "Bad_NS" })[0]).toBe('--namespace: "Bad_NS" is not a namespace name (lowercase letters, digits and "-", at most 63)');
     expect(errors({ image: "has space" })[0]).toBe('--image: "has space" is not an image reference');
+    expect(errors({ configText: JSON.stringify({ admin: { metricsListen: "0.0.0.0:9253", allowNonLoopback: true, token: "env:MY_OWN_TOKEN_VAR" }, upstreams: { ClusterCoreDNS: ["service:kube-dns"], VnetDNS: ["192.0.2.53"] } }) }))
+      .toEqual(["config: admin.token: MY_OWN_TOKEN_VAR is not set (from env:MY_OWN_TOKEN_VAR)", `config: admin.token: the pods get the Secret's token as LOCALDNS_ADMIN_TOKEN; write "env:LOCALDNS_ADMIN_TOKEN"`]);
     expect(errors({ configText: JSON.stringify({ listeners: { kubeDNS: ["service:kube-dns"] }, upstreams: { ClusterCoreDNS: ["service:kube-dns"] } }) }))
       .toContain("config: upstreams.ClusterCoreDNS[0]: service:kube-dns is one of our own listeners");
   });
@@ -149,6 +169,7 @@ describe.skipIf(!built)("the binary", () => {
         const without = cli(["validate", "--config", p]);
         expect(without.status).toBe(1);
         expect(without.err).toContain("service:kube-dns: KUBE_DNS_SERVICE_HOST is not set");
+        expect(without.err).toContain("admin.token: LOCALDNS_ADMIN_TOKEN is not set (from env:LOCALDNS_ADMIN_TOKEN)");
         if (mode === "intercept") expect(without.err).toContain("service:kube-dns-upstream: KUBE_DNS_UPSTREAM_SERVICE_HOST is not set");
       });
     }
@@ -176,9 +197,9 @@ describe.skipIf(!built)("the binary", () => {
     expect(cli(["--help"]).out).toContain("localdns kubernetes manifest");
   });
 
-  test("deploy/ holds the default renderings, as the binary prints them", () => {
-    expect(readFileSync(join(ROOT, "deploy/localdns-intercept.yaml"), "utf8")).toBe(cli(["kubernetes", "manifest", "--mode", "intercept"]).out);
-    expect(readFileSync(join(ROOT, "deploy/localdns-linklocal.yaml"), "utf8")).toBe(cli(["kubernetes", "manifest", "--mode", "linklocal"]).out);
+  test("deploy/ holds the default renderings (without the Secret), as the binary prints them", () => {
+    expect(readFileSync(join(ROOT, "deploy/localdns-intercept.yaml"), "utf8")).toBe(cli(["kubernetes", "manifest", "--mode", "intercept", "--no-secret"]).out);
+    expect(readFileSync(join(ROOT, "deploy/localdns-linklocal.yaml"), "utf8")).toBe(cli(["kubernetes", "manifest", "--mode", "linklocal", "--no-secret"]).out);
     const pm = cli(["kubernetes", "manifest", "--pod-monitor"]).out.split("---\n").filter((d) => d.includes("kind: PodMonitor"));
     expect(readFileSync(join(ROOT, "deploy/podmonitor.yaml"), "utf8")).toBe("---\n" + pm[0]);
   });

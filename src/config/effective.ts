@@ -4,7 +4,7 @@ import { checkConfigFile, type ConfigFileT, type ZoneOverrideT } from "./schema"
 import { parseEndpoint, formatEndpoint, type Endpoint } from "./endpoint";
 import { parseResolvConf } from "./resolv";
 import { CORE_MAX_ZONES, CORE_MAX_RULES, HEALTH_RULES, RESOLV_CONF_MAX_BYTES, HOSTS_FILE_MAX_BYTES } from "./limits";
-import { isServiceRef, parseConfigEndpoint, type EnvReader } from "../kubernetes/service-env";
+import { isServiceRef, parseConfigEndpoint, resolveSecretRef, type EnvReader } from "../kubernetes/service-env";
 
 export type ListenerSet = "vnetDNS" | "kubeDNS";
 export const LISTENER_SETS: ListenerSet[] = ["vnetDNS", "kubeDNS"];
@@ -197,9 +197,11 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
   const adminListen = f.admin?.listen === undefined ? "127.0.0.1:8181" : f.admin.listen;
   const metricsListen = f.admin?.metricsListen ?? null;
   const allowNonLoopback = f.admin?.allowNonLoopback ?? false;
-  const admin = { listen: null as Endpoint | null, metricsListen: null as Endpoint | null, allowNonLoopback, token: f.admin?.token ?? null, readyOnListeners: f.admin?.readyOnListeners ?? false };
+  const token = resolveSecretRef(f.admin?.token ?? null, env); // "env:NAME": from a (Kubernetes Secret) variable
+  if (typeof token === "object" && token !== null) errors.push(`admin.token: ${token.error}`);
+  const admin = { listen: null as Endpoint | null, metricsListen: null as Endpoint | null, allowNonLoopback, token: typeof token === "string" ? token : null, readyOnListeners: f.admin?.readyOnListeners ?? false };
   // whoever reaches a non-loopback admin listener could flush the cache and reload: only with a token
-  if (allowNonLoopback && admin.token === null) errors.push("admin.allowNonLoopback: needs admin.token (mutating endpoints would be open to anyone who can reach the listener)");
+  if (allowNonLoopback && token === null) errors.push("admin.allowNonLoopback: needs admin.token (mutating endpoints would be open to anyone who can reach the listener)");
   for (const [k, text] of [["listen", adminListen], ["metricsListen", metricsListen]] as const) {
     if (text === null) continue;
     const e = parseEndpoint(text, null);

@@ -7,7 +7,7 @@
 //              up, serves, adds the NOTRACK rules only once it listens, and removes them (then the
 //              addresses) when it stops, so pods fall back to CoreDNS.
 import type { YamlValue } from "./yaml";
-import { ADMIN_PORT, CACHE_DIR, CONFIG_DIR, CONFIG_PATH, METRICS_PORT, NONROOT_UID, STATE_DIR, XTABLES_LOCK, type ManifestOptions } from "./options";
+import { ADMIN_PORT, ADMIN_SECRET, CACHE_DIR, CONFIG_DIR, CONFIG_PATH, METRICS_PORT, NONROOT_UID, STATE_DIR, TOKEN_ENV, XTABLES_LOCK, type ManifestOptions } from "./options";
 
 // From BENCHMARKS.md: ~47 MiB idle, 71-81 MiB with 100,000 answers cached, ~90 MiB with the default
 // 32 MiB cache full; 128 MiB is the systemd unit's MemoryMax. CPU: ~30 % of a core at 10,000 QPS of
@@ -34,6 +34,8 @@ const UNPRIVILEGED: YamlValue = {
   capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
 };
 
+// every container loads the config, and the config names the token
+const tokenEnv = [{ name: TOKEN_ENV, valueFrom: { secretKeyRef: { name: ADMIN_SECRET, key: "token" } } }];
 const configMount = { name: "config", mountPath: CONFIG_DIR, readOnly: true };
 const networkMounts = [{ name: "state", mountPath: STATE_DIR }, { name: "xtables-lock", mountPath: XTABLES_LOCK }];
 
@@ -43,6 +45,7 @@ export function setUpContainer(o: ManifestOptions): YamlValue {
     image: o.image,
     imagePullPolicy: "IfNotPresent",
     args: ["network", "up", "--config", CONFIG_PATH],
+    env: tokenEnv,
     resources: SET_UP_RESOURCES,
     // NET_BIND_SERVICE only because the binary carries it as a file capability: the kernel refuses to
     // exec such a binary when the bounding set lacks it (EPERM), even for root
@@ -58,6 +61,7 @@ export function serverContainer(o: ManifestOptions): YamlValue {
     image: o.image,
     imagePullPolicy: "IfNotPresent",
     args: intercept ? ["run", "--network", "--config", CONFIG_PATH] : ["run", "--config", CONFIG_PATH],
+    env: tokenEnv,
     ports: [
       { name: "dns", containerPort: 53, protocol: "UDP" },
       { name: "dns-tcp", containerPort: 53, protocol: "TCP" },

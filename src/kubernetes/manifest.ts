@@ -7,9 +7,10 @@ import { configMap } from "./config-map";
 import { configText, defaultConfig } from "./config";
 import { daemonSet } from "./daemonset";
 import { podMonitor } from "./pod-monitor";
+import { adminSecret } from "./secret";
 import { serviceAccount } from "./service-account";
 import { upstreamService } from "./upstream-service";
-import { CLUSTER_DNS_NAMESPACE, imageProblem, namespaceProblem, type ManifestOptions } from "./options";
+import { CLUSTER_DNS_NAMESPACE, TOKEN_ENV, imageProblem, namespaceProblem, type ManifestOptions } from "./options";
 
 export type Rendered = { ok: true; objects: YamlValue[]; yaml: string; config: string } | { ok: false; errors: string[] };
 
@@ -19,6 +20,7 @@ export type Rendered = { ok: true; objects: YamlValue[]; yaml: string; config: s
 export function checkPodConfig(text: string): { errors: string[]; services: string[] } {
   const services: string[] = [];
   const env = (name: string) => {
+    if (name === TOKEN_ENV) return "a-token-from-the-secret";
     const m = /^(.*)_SERVICE_HOST$/.exec(name);
     if (!m) return undefined;
     if (!services.includes(m[1])) services.push(m[1]);
@@ -28,11 +30,13 @@ export function checkPodConfig(text: string): { errors: string[]; services: stri
   return { errors: r.ok ? [] : r.errors, services };
 }
 
-function serviceListeners(text: string): string[] {
-  try {
-    const l = JSON.parse(text)?.listeners ?? {};
-    return [...(l.vnetDNS ?? []), ...(l.kubeDNS ?? [])].filter((x: unknown) => typeof x === "string" && x.startsWith("service:"));
-  } catch { return []; }
+function parsed(text: string): any {
+  try { return JSON.parse(text) ?? {}; } catch { return {}; }
+}
+
+function serviceListeners(json: any): string[] {
+  const l = json?.listeners ?? {};
+  return [...(l.vnetDNS ?? []), ...(l.kubeDNS ?? [])].filter((x: unknown) => typeof x === "string" && x.startsWith("service:"));
 }
 
 export function renderManifest(o: ManifestOptions): Rendered {
@@ -42,13 +46,17 @@ export function renderManifest(o: ManifestOptions): Rendered {
   errors.push(...checked.errors.map((e) => `config: ${e}`));
   if (checked.services.length && o.namespace !== CLUSTER_DNS_NAMESPACE)
     errors.push(`config: "service:" addresses (${checked.services.join(", ")}) are only known in the Service's own namespace (${CLUSTER_DNS_NAMESPACE}); use --namespace ${CLUSTER_DNS_NAMESPACE} or give the addresses as ip:port`);
-  const intercepted = serviceListeners(text);
+  const json = parsed(text);
+  const intercepted = serviceListeners(json);
   if (o.mode === "linklocal" && intercepted.length)
     errors.push(`config: listeners ${intercepted.join(", ")} take a Service's address over, which must be given back when localdns stops: use --mode intercept`);
+  const token = json?.admin?.token;
+  if (typeof token === "string" && token.startsWith("env:") && token !== `env:${TOKEN_ENV}`)
+    errors.push(`config: admin.token: the pods get the Secret's token as ${TOKEN_ENV}; write "env:${TOKEN_ENV}"`);
   if (errors.length) return { ok: false, errors };
 
   const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
-  const objects: YamlValue[] = [serviceAccount(o), configMap(o, text)];
+  const objects: YamlValue[] = [serviceAccount(o), ...(o.secret ? [adminSecret(o)] : []), configMap(o, text)];
   if (o.mode === "intercept") objects.push(upstreamService());
   objects.push(daemonSet(o, hash));
   if (o.podMonitor) objects.push(podMonitor(o));

@@ -12,6 +12,8 @@ export interface ManifestOptions {
   /** The config file's text, or null for the mode's default config. */
   configText: string | null;
   podMonitor: boolean;
+  /** Emit the admin token Secret (with a new random token); false: the user creates it. */
+  secret: boolean;
 }
 
 /** The name `npm run image` gives the image (what `podman load` shows); push it and pass --image. */
@@ -31,6 +33,10 @@ export const CACHE_DIR = "/var/lib/localdns";
 export const STATE_DIR = "/run/localdns";
 /** iptables' lock file, shared with kube-proxy on the node. */
 export const XTABLES_LOCK = "/run/xtables.lock";
+
+/** The admin token (the metrics listener is reachable from the network, so mutating calls need it). */
+export const ADMIN_SECRET = "localdns-admin";
+export const TOKEN_ENV = "LOCALDNS_ADMIN_TOKEN";
 
 export const ADMIN_PORT = 8181;
 export const METRICS_PORT = 9253;

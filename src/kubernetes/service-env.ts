@@ -38,3 +38,14 @@ export function resolveServiceRef(text: string, env: EnvReader): Endpoint | stri
 export function parseConfigEndpoint(text: string, defaultPort: number, env: EnvReader): Endpoint | string {
   return isServiceRef(text) ? resolveServiceRef(text, env) : parseEndpoint(text, defaultPort);
 }
+
+/** A secret given as "env:NAME" (a variable the pod gets from a Kubernetes Secret) resolved to its
+ * value; any other string is the secret itself. At least 16 characters, like a literal one. */
+export function resolveSecretRef(value: string | null, env: EnvReader): string | null | { error: string } {
+  if (value === null || !value.startsWith("env:")) return value;
+  const name = value.slice(4);
+  const secret = env(name);
+  if (secret === undefined || secret === "") return { error: `${name} is not set (from env:${name})` };
+  if (secret.length < 16) return { error: `${name} is shorter than 16 characters` };
+  return secret;
+}

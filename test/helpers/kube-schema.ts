@@ -6,12 +6,13 @@
 // it defines, and never one it does not.
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import { PodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 
 interface ModelClass { apiVersion: string; kind: string; prototype: { validate(): void } }
-const MODELS: ModelClass[] = [ServiceAccount, ConfigMap, Service, DaemonSet, PodMonitor];
+const MODELS: ModelClass[] = [ServiceAccount, Secret, ConfigMap, Service, DaemonSet, PodMonitor];
 
 /** A copy of `value` whose every field, when read, is crossed off `unread`. */
 function watched(value: unknown, path: string, unread: Set<string>): unknown {

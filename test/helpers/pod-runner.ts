@@ -1,10 +1,11 @@
 // Runs one container of a rendered pod spec on an unpacked image, inside a network namespace playing
 // the node, the way the kubelet and the container runtime would (running real containers is not
-// possible on these machines): the image's entrypoint with the container's args, the image's
-// environment plus the kubelet's Service variables, the root filesystem read-only when asked, the
-// pod's volumes mounted (ConfigMap, hostPath, emptyDir), /proc, /sys and a minimal /dev, the node's
-// resolv.conf (dnsPolicy Default), and exactly the capabilities of securityContext (capsh drops the
-// rest from the bounding set, then changes to runAsUser). Mounts live in a private mount namespace.
+// possible on these machines): the image's entrypoint with the container's args; the image's
+// environment, the container's env (values, Secret keys) and the kubelet's Service variables; the
+// root filesystem read-only when asked; the pod's volumes mounted (ConfigMap, hostPath, emptyDir),
+// /proc, /sys and a minimal /dev, the node's resolv.conf (dnsPolicy Default); and exactly the
+// capabilities of securityContext (capsh drops the rest from the bounding set, then changes to
+// runAsUser). Mounts live in a private mount namespace.
 import { mkdirSync, writeFileSync, existsSync, mkdtempSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -19,6 +20,8 @@ export interface PodEnvironment {
   volumes: any[];
   /** ConfigMap name -> data. */
   configMaps: Record<string, Record<string, string>>;
+  /** Secret name -> data (for env valueFrom.secretKeyRef). */
+  secrets: Record<string, Record<string, string>>;
   /** Where the node's filesystem (hostPath volumes) lives for this test. */
   nodeRoot: string;
   /** The node's resolv.conf content. */
@@ -81,7 +84,14 @@ function containerScript(env: PodEnvironment, c: any, scratch: string): string {
   const uid = sc.runAsUser ?? Number((env.image.User ?? "0").split(":")[0]);
   const gid = sc.runAsGroup ?? Number((env.image.User ?? "0:0").split(":")[1] ?? uid);
   const argv = [...(c.command ?? env.image.Entrypoint ?? []), ...(c.command ? c.args ?? [] : c.args ?? env.image.Cmd ?? [])];
-  const vars = [...(env.image.Env ?? []), ...Object.entries(env.env).map(([k, v]) => `${k}=${v}`)];
+  const own = (c.env ?? []).map((e: any) => {
+    if (e.value !== undefined) return `${e.name}=${e.value}`;
+    const ref = e.valueFrom?.secretKeyRef;
+    const v = ref ? env.secrets[ref.name]?.[ref.key] : undefined;
+    if (v === undefined) throw new Error(`env ${e.name}: not emulated or missing (${JSON.stringify(e.valueFrom)})`);
+    return `${e.name}=${v}`;
+  });
+  const vars = [...(env.image.Env ?? []), ...Object.entries(env.env).map(([k, v]) => `${k}=${v}`), ...own];
   const user = uid === 0 ? [] : [`--gid=${gid}`, `--groups=${gid}`, `--uid=${uid}`];
   lines.push(`exec env -i ${vars.map(q).join(" ")} capsh --chroot=${q(R)} --drop=${drop.join(",")} ${user.join(" ")} --shell=${q(argv[0])} -- ${argv.slice(1).map(q).join(" ")}`);
   return lines.join("\n");
