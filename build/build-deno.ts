@@ -38,7 +38,8 @@ const DENO_PERMISSIONS = [
 ];
 // V8's young generation otherwise grows to tens of MB under steady query load (RSS 150 MB after a few
 // fuzzing rounds against 100 MB with this, at the same CPU); the unit's MemoryMax is 128M.
-const V8_FLAGS = ["--v8-flags=--max-semi-space-size=1"];
+// --expose-gc: runtime.collectGarbage() (the memory keeper in appliance.ts) is a no-op without it.
+const V8_FLAGS = ["--v8-flags=--max-semi-space-size=1,--expose-gc"];
 // How the sources resolve: imports without extensions (as Bun takes them), no type check (`bun`
 // types and bun:ffi are not Deno's), packages from the existing node_modules (no download).
 const SOURCE_FLAGS = ["--no-check", "--unstable-sloppy-imports", "--node-modules-dir=manual", "--no-lock"];

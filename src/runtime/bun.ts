@@ -12,6 +12,8 @@ class BunTcpConn<S> implements TcpConn<S> {
   get remotePort(): number { return this.sock.remotePort ?? 0; }
   write(data: Uint8Array): number { return this.sock.write(data); }
   end(): void { this.sock.end(); }
+  pause(): void { this.sock.pause(); }
+  resume(): void { this.sock.resume(); }
 }
 
 function socketHandlers<S>(handlers: TcpHandlers<S>, initial: () => S) {

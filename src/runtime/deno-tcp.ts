@@ -4,8 +4,9 @@ import type { TcpConn, TcpHandlers, TcpServer } from "./types";
 
 declare const Deno: any;
 
-// per connection, pinned by its pending read: 1000 client connections hold 16 MiB
-const READ_SIZE = 16 * 1024;
+// per connection, pinned by its pending read: 1000 client connections hold 4 MiB (a DNS query is
+// tens of octets; a 64 KB message takes 16 reads)
+const READ_SIZE = 4 * 1024;
 // Deno's writes are async: write() queues and reports the bytes as taken, up to this many queued
 // bytes. Past it write() takes nothing and drain fires once the queue is short again, so the
 // caller's own queue (and its cap on unsent bytes for a client that never reads) still works.
@@ -21,6 +22,8 @@ class DenoTcpConn<S> implements TcpConn<S> {
   private wantDrain = false;
   private ending = false;
   private done = false;
+  private paused = false;
+  private wake: (() => void) | null = null;
 
   constructor(private readonly conn: any, private readonly handlers: TcpHandlers<S>, public state: S,
     private readonly onDone: (c: DenoTcpConn<S>) => void) {
@@ -47,15 +50,26 @@ class DenoTcpConn<S> implements TcpConn<S> {
     Deno.unrefTimer(setTimeout(() => this.finish(), END_GRACE_MS));
   }
 
+  pause(): void { this.paused = true; }
+
+  resume(): void {
+    this.paused = false;
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
   /** Starts reading; data arrives through handlers.data until EOF or an error. */
   async readLoop(): Promise<void> {
     const buf = new Uint8Array(READ_SIZE);
     try {
       for (;;) {
+        if (this.paused) await new Promise<void>((r) => { this.wake = r; });
+        if (this.done) return;
         const n: number | null = await this.conn.read(buf);
         if (n === null) break;
-        // a copy: callers may keep the bytes past this call, and buf is reused
-        if (!this.done) this.handlers.data(this, buf.slice(0, n));
+        // a view of buf, reused by the next read (callers copy what they keep: no garbage per read)
+        if (!this.done) this.handlers.data(this, buf.subarray(0, n));
       }
     } catch (e) {
       if (!this.done) { this.finish(e as Error); return; }
@@ -90,6 +104,7 @@ class DenoTcpConn<S> implements TcpConn<S> {
     if (this.done) return;
     this.done = true;
     this.queue = [];
+    this.resume(); // a paused read loop ends
     try { this.conn.close(); } catch { /* already closed */ }
     this.onDone(this);
     this.handlers.close(this, error);

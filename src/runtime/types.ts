@@ -26,10 +26,15 @@ export interface TcpConn<S = unknown> {
   /** Writes as much as the kernel takes now; returns the number of bytes written. */
   write(data: Uint8Array): number;
   end(): void;
+  /** Stops reading (the peer sees TCP backpressure); data already read may still be delivered. */
+  pause(): void;
+  /** Reads again after pause(). */
+  resume(): void;
 }
 
 export interface TcpHandlers<S> {
   open(conn: TcpConn<S>): void;
+  /** chunk is valid during this call only (the runtime may reuse it): copy what you keep. */
   data(conn: TcpConn<S>, chunk: Uint8Array): void;
   drain(conn: TcpConn<S>): void;
   close(conn: TcpConn<S>, error?: Error): void;
