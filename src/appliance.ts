@@ -15,6 +15,8 @@ import { SNAPSHOT_MAX_BYTES } from "./config/limits";
 import { QueryHandler, type HandlerOptions } from "./server/handler";
 import { listenUdp } from "./server/udp";
 import { TcpListener } from "./server/tcp";
+import { TcpBudget, type TcpBudgetLimits } from "./server/tcp-budget";
+import { TcpTurns } from "./server/tcp-turns";
 import type { ZoneRuntime } from "./server/zone-runtime";
 import { Upstream } from "./upstream/upstream";
 import { Forwarder } from "./upstream/forwarder";
@@ -49,6 +51,7 @@ function handlerOptions(c: EffectiveConfig): HandlerOptions {
 export interface BoundListener { set: number; ep: Endpoint; udp: UdpSocket; tcp: TcpListener }
 
 const listenerKey = (set: number, ep: Endpoint) => `${set}|${formatEndpoint(ep)}`;
+const tcpBudgetLimits = (c: EffectiveConfig): TcpBudgetLimits => ({ maxConnections: c.server.maxTcpConnections, maxBytes: c.server.maxTcpBufferedBytes });
 
 /** A config's parts built beside the running ones: nothing live has changed yet. */
 interface Plan {
@@ -76,6 +79,9 @@ export class Appliance {
   readonly adminApp: ReturnType<typeof createAdminApp>;
   private readonly hosts: HostsOverlay;
   private memoryKeeper: ReturnType<typeof setInterval> | null = null;
+  /** One connection cap and memory budget, and one share of the event loop, for every TCP listener. */
+  readonly tcpBudget: TcpBudget;
+  readonly tcpTurns = new TcpTurns();
 
   private constructor(readonly rt: Runtime, public config: EffectiveConfig, readonly core: Core,
     readonly handler: QueryHandler, readonly log: Logger, readonly version: string, readonly clock: Clock,
@@ -83,6 +89,7 @@ export class Appliance {
     this.adminApp = createAdminApp(this);
     this.http = new HttpServers(rt);
     this.hosts = new HostsOverlay(rt, core, log);
+    this.tcpBudget = new TcpBudget(tcpBudgetLimits(config));
   }
 
   static async start(o: ApplianceOptions): Promise<Appliance> {
@@ -196,6 +203,7 @@ export class Appliance {
     for (const z of p.zones.removed) this.core.flushZoneIndex(z.id);
     bound?.commit();
     this.configureCore(c);
+    this.tcpBudget.limits = tcpBudgetLimits(c);
     this.config = c;
     // removed upstreams finish what they carry before they close
     if (p.removed.length) setTimeout(() => { for (const u of p.removed) u.close(); }, c.forward.deadlineMs + 100);
@@ -210,14 +218,18 @@ export class Appliance {
    * for 2 s, one more runs, so memory returns to its level once the burst is over. */
   private keepMemoryFlat(): void {
     let seen = 0;
+    let seenTcp = 0;
     let lastGc = Date.now();
     let rssAfterGc = this.rt.rss();
     const collect = () => { this.rt.collectGarbage(); lastGc = Date.now(); rssAfterGc = this.rt.rss(); };
     this.memoryKeeper = setInterval(() => {
       const now = this.handler.garbageEvents;
-      if (now - seen >= 256) collect();
+      // every TCP chunk read is a fresh buffer: megabytes of them (large or partial queries) are garbage
+      const tcp = this.tcpBudget.received;
+      if (now - seen >= 256 || tcp - seenTcp >= 4 << 20) collect();
       else if (Date.now() - lastGc >= 2000 && this.rt.rss() > rssAfterGc * 1.1) collect();
       seen = now;
+      seenTcp = tcp;
     }, 250);
   }
 
@@ -227,8 +239,8 @@ export class Appliance {
       const udp = await listenUdp(this.rt, ep, set, this.handler);
       const tcpEp = ep.port === 0 ? { ...ep, port: udp.port } : ep;
       const tcp = new TcpListener(this.rt, tcpEp, set, this.handler, {
-        idleTimeoutMs: c.server.tcpIdleTimeoutMs, maxConnections: c.server.maxTcpConnections, maxBufferedBytes: 1 << 20,
-      });
+        idleTimeoutMs: c.server.tcpIdleTimeoutMs, maxBufferedBytes: 1 << 20,
+      }, this.tcpBudget, this.tcpTurns);
       try {
         tcp.start();
         return { set, ep, udp, tcp };

@@ -4,6 +4,7 @@ import type { Appliance } from "../appliance";
 import { LISTENER_SETS } from "../config/effective";
 import { rcodeName } from "../dns/names";
 import { BUCKETS, NT, TYPE_LABELS, ZONE_SLOTS, type Histogram } from "../server/stats";
+import { CLOSE_REASONS } from "../server/tcp-budget";
 
 type Labels = Record<string, string | number>;
 const esc = (v: string | number) => String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
@@ -100,6 +101,17 @@ export function renderMetrics(app: Appliance): string {
   o.family("localdns_config_reloads_total", "counter", "Config reloads by result.");
   o.sample("localdns_config_reloads_total", { result: "success" }, app.reloads.ok);
   o.sample("localdns_config_reloads_total", { result: "failure" }, app.reloads.failed);
+  const tcp = app.tcpBudget;
+  o.family("localdns_tcp_connections", "gauge", "Open client TCP connections over all listeners.");
+  o.sample("localdns_tcp_connections", {}, tcp.connections);
+  o.family("localdns_tcp_connections_limit", "gauge", "The cap on client TCP connections over all listeners (server.maxTcpConnections).");
+  o.sample("localdns_tcp_connections_limit", {}, tcp.limits.maxConnections);
+  o.family("localdns_tcp_buffered_bytes", "gauge", "Bytes client TCP connections hold: partial queries and answers not yet taken by the kernel.");
+  o.sample("localdns_tcp_buffered_bytes", {}, tcp.bytes);
+  o.family("localdns_tcp_buffered_bytes_limit", "gauge", "The budget for those bytes over all listeners (server.maxTcpBufferedBytes).");
+  o.sample("localdns_tcp_buffered_bytes_limit", {}, tcp.limits.maxBytes);
+  o.family("localdns_tcp_connections_closed_total", "counter", "Client TCP connections closed by localdns: idle, over the connection cap, shed by the memory budget, or over the unsent-answer cap.");
+  for (const r of CLOSE_REASONS) o.sample("localdns_tcp_connections_closed_total", { reason: r }, tcp.closed[r]);
   o.family("localdns_dropped_packets_total", "counter", "Packets dropped without an answer (shorter than a header, or not a query).");
   o.sample("localdns_dropped_packets_total", {}, s.dropped);
   o.family("localdns_failure_cache_hits_total", "counter", "Queries answered from the failure cache (a recent resolution failure) without asking upstream.");

@@ -37,7 +37,7 @@ export interface EffectiveConfig {
     attemptTimeoutMs: number; deadlineMs: number; maxFails: number; healthCheckIntervalMs: number; tcpIdleTimeoutMs: number;
     tcpPoolSize: number; tcpPoolMax: number; tcpMaxAgeMs: number; tcpMaxQueries: number; randomizeCase: boolean;
   };
-  server: { maxUdpSize: number; tcpIdleTimeoutMs: number; maxTcpConnections: number; shutdownGraceMs: number };
+  server: { maxUdpSize: number; tcpIdleTimeoutMs: number; maxTcpConnections: number; maxTcpBufferedBytes: number; shutdownGraceMs: number };
 }
 
 export const DEFAULT_NXDOMAIN_RULES = [
@@ -256,7 +256,9 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
     server: {
       maxUdpSize: sv.maxUdpSize ?? 1232,
       tcpIdleTimeoutMs: sv.tcpIdleTimeoutMs ?? 10000,
+      // both over all listeners together. Sized for MemoryMax=128M: see RELIABILITY.md (TCP limits)
       maxTcpConnections: sv.maxTcpConnections ?? 1000,
+      maxTcpBufferedBytes: sv.maxTcpBufferedBytes ?? 16 * 1024 * 1024,
       shutdownGraceMs: sv.shutdownGraceMs ?? 2000,
     },
   };

@@ -89,6 +89,7 @@ export const ConfigFile = object({
       maxUdpSize: v.optional(int(512, 4096)),
       tcpIdleTimeoutMs: v.optional(int(100, 600000)),
       maxTcpConnections: v.optional(int(1, 1_000_000)),
+      maxTcpBufferedBytes: v.optional(int(256 * 1024, 1 << 30)),
       shutdownGraceMs: v.optional(int(0, 60000)),
     }),
   ),

@@ -1,52 +1,87 @@
-// RFC 7766 2-octet length framing: reassembles DNS messages from arbitrary TCP chunks.
+// RFC 7766 2-octet length framing: reassembles DNS messages from arbitrary TCP chunks. The reader pulls
+// one message at a time (next()), so it can stop between pipelined messages and go on later.
+
+/** next() returns this for a zero-length frame: invalid, the connection should be closed. */
+export const INVALID_FRAME: Uint8Array = new Uint8Array(0);
+
+// The largest frame: a 2-octet prefix and 65,535 octets. A partial message never holds more.
+const MAX_FRAME = 2 + 0xffff;
+const MIN_BUFFER = 512;
+// An emptied buffer larger than this is let go: one large message must not pin its buffer for the life
+// of an idle connection.
+const KEEP_BUFFER = 4096;
+const EMPTY = new Uint8Array(0);
 
 export class Framer {
-  private buf: Uint8Array = new Uint8Array(0);
-  private len = 0;
+  private buf: Uint8Array = EMPTY;
+  private off = 0; // first octet not yet delivered
+  private end = 0; // end of the octets received
 
-  /** Appends a chunk and calls onMessage for every complete message. Returns false on a zero-length
-   * frame (invalid: the connection should be closed). */
-  push(chunk: Uint8Array, onMessage: (msg: Uint8Array) => void): boolean {
-    let data = chunk;
-    let off = 0;
-    if (this.len > 0) {
-      this.append(chunk);
-      data = this.buf;
-      off = 0;
-      const end = this.len;
-      while (end - off >= 2) {
-        const n = (data[off] << 8) | data[off + 1];
-        if (n === 0) return false;
-        if (end - off - 2 < n) break;
-        onMessage(data.subarray(off + 2, off + 2 + n));
-        off += 2 + n;
-      }
-      this.buf.copyWithin(0, off, end);
-      this.len = end - off;
-      return true;
+  /** Appends a chunk (copied: the caller may reuse it). */
+  push(chunk: Uint8Array): void {
+    const have = this.end - this.off;
+    const need = have + chunk.length;
+    if (need > this.buf.length) {
+      // grow by doubling up to one whole frame (a partial message holds at most MAX_FRAME), beyond that
+      // (several pipelined messages waiting) exactly what is needed
+      const next = new Uint8Array(Math.max(need, MIN_BUFFER, Math.min(this.buf.length * 2, MAX_FRAME)));
+      next.set(this.buf.subarray(this.off, this.end));
+      this.buf = next;
+      this.off = 0;
+      this.end = have;
+    } else if (this.end + chunk.length > this.buf.length) {
+      this.buf.copyWithin(0, this.off, this.end);
+      this.off = 0;
+      this.end = have;
     }
-    while (data.length - off >= 2) {
-      const n = (data[off] << 8) | data[off + 1];
-      if (n === 0) return false;
-      if (data.length - off - 2 < n) break;
-      onMessage(data.subarray(off + 2, off + 2 + n));
-      off += 2 + n;
+    this.buf.set(chunk, this.end);
+    this.end += chunk.length;
+  }
+
+  /** Whether next() has something to return (a complete message or an invalid frame). */
+  get ready(): boolean {
+    const have = this.end - this.off;
+    if (have < 2) return false;
+    const n = (this.buf[this.off] << 8) | this.buf[this.off + 1];
+    return n === 0 || have - 2 >= n;
+  }
+
+  /** The next complete message, a view valid until the next push(); null when none is complete;
+   * INVALID_FRAME for a zero-length frame. */
+  next(): Uint8Array | null {
+    if (!this.ready) return null;
+    const n = (this.buf[this.off] << 8) | this.buf[this.off + 1];
+    if (n === 0) return INVALID_FRAME;
+    const msg = this.buf.subarray(this.off + 2, this.off + 2 + n);
+    this.off += 2 + n;
+    if (this.off === this.end) {
+      this.off = this.end = 0;
+      if (this.buf.length > KEEP_BUFFER) this.buf = EMPTY; // msg keeps its own view alive
     }
-    if (off < data.length) this.append(data.subarray(off));
+    return msg;
+  }
+
+  /** Appends a chunk and calls onMessage for every complete message (no flow control). Returns false
+   * on a zero-length frame. */
+  feed(chunk: Uint8Array, onMessage: (msg: Uint8Array) => void): boolean {
+    this.push(chunk);
+    for (let m = this.next(); m !== null; m = this.next()) {
+      if (m === INVALID_FRAME) return false;
+      onMessage(m);
+    }
     return true;
   }
 
-  /** Bytes of an incomplete message held. */
-  get buffered(): number { return this.len; }
+  /** Octets received and not delivered yet (an incomplete message, or messages not pulled yet). */
+  get buffered(): number { return this.end - this.off; }
 
-  private append(chunk: Uint8Array): void {
-    if (this.len + chunk.length > this.buf.length) {
-      const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + chunk.length, 512));
-      next.set(this.buf.subarray(0, this.len));
-      this.buf = next;
-    }
-    this.buf.set(chunk, this.len);
-    this.len += chunk.length;
+  /** Octets of memory held. */
+  get held(): number { return this.buf.length; }
+
+  /** Lets the buffer go (the connection closed). */
+  clear(): void {
+    this.buf = EMPTY;
+    this.off = this.end = 0;
   }
 }
 
@@ -61,23 +96,49 @@ export function frame(msg: Uint8Array): Uint8Array {
 /** Writes what the socket takes now and queues the rest; the caller flushes the queue on drain. */
 export class WriteQueue {
   private queue: Uint8Array[] = [];
+  /** Octets queued. */
   bytes = 0;
+  /** The socket took less than it was offered: nothing more goes out before its drain. */
+  stalled = false;
+
+  /** Writes data now when nothing is queued before it; queues a copy of what the socket did not take
+   * (callers pass views they reuse). */
   write(conn: { write(d: Uint8Array): number }, data: Uint8Array): void {
-    if (this.queue.length === 0) {
+    if (this.queue.length === 0 && !this.stalled) {
       const n = conn.write(data);
       if (n >= data.length) return;
+      this.stalled = true;
       data = data.slice(n < 0 ? 0 : n);
     } else data = data.slice();
     this.queue.push(data);
     this.bytes += data.length;
   }
-  flush(conn: { write(d: Uint8Array): number }): void {
-    while (this.queue.length) {
+
+  /** Queues a copy of data, to be written by a later flush(). */
+  hold(data: Uint8Array): void {
+    this.queue.push(data.slice());
+    this.bytes += data.length;
+  }
+
+  /** Writes queued octets until the socket takes no more (call again on drain) or about maxBytes have
+   * gone out; returns the octets written. */
+  flush(conn: { write(d: Uint8Array): number }, maxBytes = Infinity): number {
+    this.stalled = false;
+    let sent = 0;
+    while (this.queue.length && sent < maxBytes) {
       const head = this.queue[0];
       const n = conn.write(head);
-      if (n >= head.length) { this.queue.shift(); this.bytes -= head.length; continue; }
-      if (n > 0) { this.queue[0] = head.subarray(n); this.bytes -= n; }
-      return;
+      if (n >= head.length) { this.queue.shift(); this.bytes -= head.length; sent += head.length; continue; }
+      if (n > 0) { this.queue[0] = head.subarray(n); this.bytes -= n; sent += n; }
+      this.stalled = true;
+      break;
     }
+    return sent;
+  }
+
+  /** Drops what is queued (the connection closed). */
+  clear(): void {
+    this.queue = [];
+    this.bytes = 0;
   }
 }

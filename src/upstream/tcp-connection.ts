@@ -26,7 +26,7 @@ export class TcpConnection {
     const connectTimer = setTimeout(() => { if (this.conn === null && this.state !== "closed") this.closed(new Error("connect timeout")); }, CONNECT_TIMEOUT_MS);
     rt.connectTcp<ConnState>(to.host, to.port, {
       open: () => {},
-      data: (_c, chunk) => { if (!st.framer.push(chunk, (m) => this.onMessage(m))) this.conn?.end(); },
+      data: (_c, chunk) => { if (!st.framer.feed(chunk, (m) => this.onMessage(m))) this.conn?.end(); },
       drain: (c) => st.out.flush(c),
       close: (c, err) => { if (c === this.conn) this.closed(err ?? new Error("upstream closed the connection")); },
     }, st).then((c) => {
