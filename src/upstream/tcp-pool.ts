@@ -3,10 +3,10 @@
 // connections open (more under load, up to `max`), sends each query on the least busy one, and recycles
 // each connection after maxAgeMs or maxQueries by draining it, so new pods get traffic too.
 import type { Runtime } from "../runtime/types";
-import type { Endpoint } from "../config/endpoint";
+import { formatEndpoint, type Endpoint } from "../config/endpoint";
 import type { PendingQuery } from "./pending";
 import { TcpConnection } from "./tcp-connection";
-import { randomU16 } from "./ids";
+import { freeId, inFlightFull, MAX_IN_FLIGHT } from "./id-space";
 
 export interface TcpPoolOptions { size: number; max: number; maxAgeMs: number; maxQueries: number; idleMs: number }
 
@@ -25,16 +25,33 @@ export class TcpPool {
 
   get openConnections(): number { return this.active.length + this.draining.size; }
 
+  /** An ID free on every connection of the pool (a query may move to another connection on retry). */
   allocateId(): number {
-    for (;;) {
-      const id = randomU16();
-      if (!this.active.some((c) => c.pending.has(id)) && ![...this.draining].some((c) => c.pending.has(id))) return id;
-    }
+    return freeId((id) => this.inUse(id));
+  }
+
+  private inUse(id: number): boolean {
+    for (const c of this.active) if (c.pending.has(id)) return true;
+    for (const c of this.draining) if (c.pending.has(id)) return true;
+    return false;
+  }
+
+  /** Queries waiting for a reply on all connections. */
+  get inFlight(): number {
+    let n = 0;
+    for (const c of this.active) n += c.pending.size;
+    for (const c of this.draining) n += c.pending.size;
+    return n;
   }
 
   /** fresh: open a new connection for this query (a retry after a connection dropped: behind a
-   * Service IP the new connection is DNATed afresh, to a backend that is still there). */
+   * Service IP the new connection is DNATed afresh, to a backend that is still there). With
+   * MAX_IN_FLIGHT queries waiting, nothing is sent: p.onError follows (after this call returns). */
   send(query: Uint8Array, p: PendingQuery, fresh = false): () => void {
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      queueMicrotask(() => p.onError(inFlightFull(formatEndpoint(this.to))));
+      return () => {};
+    }
     if (fresh) { this.connMisses++; return this.open().send(query, p); }
     return this.pick().send(query, p);
   }

@@ -1,9 +1,9 @@
 // UDP to one upstream. A small set of sockets on ephemeral ports, each retired after a number of
 // queries, so source ports vary (spoofing resistance, and conntrack/DNAT spreads over backends).
 import type { Runtime, UdpSocket } from "../runtime/types";
-import type { Endpoint } from "../config/endpoint";
+import { formatEndpoint, type Endpoint } from "../config/endpoint";
 import type { PendingQuery } from "./pending";
-import { randomU16 } from "./ids";
+import { freeId, inFlightFull, MAX_IN_FLIGHT } from "./id-space";
 
 const SOCKETS = 4;
 // Behind a Service IP every new source port is a new conntrack entry and a fresh DNAT pick of backend:
@@ -31,16 +31,20 @@ export class UdpTransport {
 
   /** An ID free on this transport. */
   allocateId(): number {
-    for (;;) {
-      const id = randomU16();
-      if (!this.pending.has(id)) return id;
-    }
+    return freeId((id) => this.pending.has(id));
   }
+
+  get inFlight(): number { return this.pending.size; }
 
   /** Sends query (its ID already allocated); returns a function that withdraws it. Withdrawn after a
    * timeout, the socket it went out on is retired: its conntrack entry may pin a backend that is gone.
-   * freshSocket: send from a newly bound socket. */
+   * freshSocket: send from a newly bound socket. With MAX_IN_FLIGHT queries waiting, nothing is sent:
+   * p.onError follows (after this call returns). */
   send(query: Uint8Array, p: PendingQuery, freshSocket = false): (timedOut?: boolean) => void {
+    if (this.pending.size >= MAX_IN_FLIGHT) {
+      queueMicrotask(() => p.onError(inFlightFull(formatEndpoint(this.to))));
+      return () => {};
+    }
     const id = (query[0] << 8) | query[1];
     this.pending.set(id, p);
     const slot = this.slots[this.nextSlot];
