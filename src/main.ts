@@ -4,6 +4,7 @@ import { VERSION } from "./version";
 import { detectRuntime } from "./runtime/index";
 import type { Runtime } from "./runtime/types";
 import { createLogger } from "./log";
+import { LogOutput } from "./log-output";
 import { loadConfigText, buildConfig, EMBEDDED_DEFAULT, type BuildResult } from "./config/effective";
 import { CONFIG_FILE_MAX_BYTES } from "./config/limits";
 import { Appliance } from "./appliance";
@@ -17,6 +18,9 @@ function loadConfig(rt: Runtime, path: string | null, given: { resolveUpstreams?
   try { text = read(path, CONFIG_FILE_MAX_BYTES); } catch (e) { return { ok: false, errors: [`${path}: cannot read: ${(e as Error).message}`] }; }
   return loadConfigText(text, read, opts);
 }
+
+// The `run` log's output; lines still on their way are written before the process exits.
+let output: LogOutput | null = null;
 
 async function main(): Promise<number> {
   const rt = await detectRuntime();
@@ -46,7 +50,8 @@ async function main(): Promise<number> {
     process.stdout.write("ok\n");
     return 0;
   }
-  const log = createLogger();
+  output = new LogOutput((data, done) => rt.writeStdout(data, done));
+  const log = createLogger((line) => output!.write(line));
   // run --network: the node set-up around serving, in this process (a container has no systemd)
   const net = parsed.network ? new (await import("./node/pod-network")).PodNetwork(log) : null;
   net?.clearLeftovers();
@@ -117,7 +122,7 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => process.exit(code), (e) => {
+main().then(async (code) => { await output?.drain(1000); process.exit(code); }, (e) => {
   process.stderr.write(`localdns: fatal: ${(e as Error)?.stack ?? e}\n`);
   process.exit(1);
 });

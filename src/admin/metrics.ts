@@ -112,6 +112,10 @@ export function renderMetrics(app: Appliance): string {
   o.sample("localdns_tcp_buffered_bytes_limit", {}, tcp.limits.maxBytes);
   o.family("localdns_tcp_connections_closed_total", "counter", "Client TCP connections closed by localdns: idle, over the connection cap, shed by the memory budget, or over the unsent-answer cap.");
   for (const r of CLOSE_REASONS) o.sample("localdns_tcp_connections_closed_total", { reason: r }, tcp.closed[r]);
+  o.family("localdns_log_lines_dropped_total", "counter", "Log lines dropped because stdout was not taking them (journald slow, a stuck pipe).");
+  o.sample("localdns_log_lines_dropped_total", {}, app.log.stats.dropped);
+  o.family("localdns_log_lines_consolidated_total", "counter", "Repeated log lines (failed queries) counted into a per-interval summary line instead of being written.");
+  o.sample("localdns_log_lines_consolidated_total", {}, app.log.stats.consolidated);
   o.family("localdns_dropped_packets_total", "counter", "Packets dropped without an answer (shorter than a header, or not a query).");
   o.sample("localdns_dropped_packets_total", {}, s.dropped);
   o.family("localdns_failure_cache_hits_total", "counter", "Queries answered from the failure cache (a recent resolution failure) without asking upstream.");

@@ -124,6 +124,11 @@ export const bunRuntime: Runtime = {
   args: () => process.argv.slice(2),
   async loadCoreWasm() { return new Uint8Array(await Bun.file(wasmPath).arrayBuffer()); },
   rss: () => process.memoryUsage.rss(),
+  // Bun writes a pipe or socket asynchronously (and a file or terminal at once): the callback is when
+  // the bytes went out, so the caller can see how much is still waiting.
+  writeStdout(data, done) {
+    try { process.stdout.write(data, () => done()); } catch { done(); }
+  },
   // a full collection, then JSC asked to give back what it no longer uses at its next idle moment
   collectGarbage: () => { Bun.gc(true); Bun.shrink(); },
   notify(state) {

@@ -6,6 +6,7 @@ import { bindDenoUdp } from "./deno-udp";
 import { listenDenoTcp, connectDenoTcp } from "./deno-tcp";
 import { serveDenoHttp } from "./deno-http";
 import { sdNotify } from "./deno-notify";
+import { writeDenoStdout } from "./deno-stdout";
 import type { Runtime } from "./types";
 
 declare const Deno: any;
@@ -31,6 +32,7 @@ export const denoRuntime: Runtime = {
   args: () => [...Deno.args],
   async loadCoreWasm() { return await Deno.readFile(WASM_URL); },
   rss: () => Deno.memoryUsage().rss,
+  writeStdout: writeDenoStdout,
   // V8 exposes gc() only with --expose-gc; without it the heap limit flags in build-deno.ts bound it
   collectGarbage: () => { (globalThis as { gc?: () => void }).gc?.(); },
   notify(state) {

@@ -96,4 +96,7 @@ export interface Runtime {
   collectGarbage(): void;
   /** Resident set size of this process in bytes. */
   rss(): number;
+  /** Writes to stdout without blocking the event loop, however slowly stdout drains; done() once the
+   * OS took the bytes or the write failed. Callers bound what they hand over before done(). */
+  writeStdout(data: Uint8Array, done: () => void): void;
 }
