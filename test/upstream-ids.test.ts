@@ -9,7 +9,7 @@ import { bunRuntime } from "../src/runtime/bun";
 import { UdpTransport } from "../src/upstream/udp-transport";
 import { TcpPool } from "../src/upstream/tcp-pool";
 import { Upstream } from "../src/upstream/upstream";
-import { Forwarder, Verdict, type ForwardTask } from "../src/upstream/forwarder";
+import { Forwarder, ReplyClass, type ForwardTask } from "../src/upstream/forwarder";
 import { MAX_IN_FLIGHT, freeId } from "../src/upstream/id-space";
 import type { PendingQuery } from "../src/upstream/pending";
 import { silentLogger } from "../src/log";
@@ -133,7 +133,8 @@ describe("the forwarder and a full upstream", () => {
       const result = await new Promise<{ via: string } | { failed: string }>((resolve) => {
         const task: ForwardTask = {
           query: makeQuery("full.ids.test", "A"),
-          onReply: (_reply, via) => { resolve({ via: via.name }); return Verdict.Done; },
+          classify: () => ({ cls: ReplyClass.Answer, rcode: 0 }),
+          accept: (via) => resolve({ via: via.name }),
           onFailure: (reason) => resolve({ failed: reason }),
         };
         expect(fw.tryAcquire()).toBe(true);
@@ -141,7 +142,9 @@ describe("the forwarder and a full upstream", () => {
       });
       expect(result).toEqual({ via: next.name });
       expect(performance.now() - t0).toBeLessThan(1000);
-      expect(full.counters.failures).toBe(1);
+      // the attempt and its two retries on a fresh socket (the forwarder's rule for transport errors),
+      // each failing at once
+      expect(full.counters.failures).toBe(3);
       expect(good.seen.map((s) => s.name)).toEqual(["full.ids.test"]);
     } finally { full.close(); next.close(); }
   }, 30_000);
