@@ -219,17 +219,21 @@ export class Appliance {
   private keepMemoryFlat(): void {
     let seen = 0;
     let seenTcp = 0;
+    let seenLines = 0;
     let lastGc = Date.now();
     let rssAfterGc = this.rt.rss();
     const collect = () => { this.rt.collectGarbage(); lastGc = Date.now(); rssAfterGc = this.rt.rss(); };
     this.memoryKeeper = setInterval(() => {
       const now = this.handler.garbageEvents;
-      // every TCP chunk read is a fresh buffer: megabytes of them (large or partial queries) are garbage
+      // every TCP chunk read is a fresh buffer: megabytes of them (large or partial queries) are garbage;
+      // so is every log line (its fields, its text), which query logging writes for cache hits too
       const tcp = this.tcpBudget.received;
-      if (now - seen >= 256 || tcp - seenTcp >= 4 << 20) collect();
+      const lines = this.log.stats.lines;
+      if (now - seen >= 256 || tcp - seenTcp >= 4 << 20 || lines - seenLines >= 256) collect();
       else if (Date.now() - lastGc >= 2000 && this.rt.rss() > rssAfterGc * 1.1) collect();
       seen = now;
       seenTcp = tcp;
+      seenLines = lines;
     }, 250);
   }
 

@@ -5,6 +5,7 @@
 import type { Runtime } from "./runtime/types";
 
 export const DEFAULT_MAX_PENDING_BYTES = 1 << 20; // ~3,000 lines: rides out a short journald stall
+const MIN_LINE = 64; // octets of the shortest line the logger writes (time, level and a short msg)
 
 export class LogOutput {
   /** Octets handed to the runtime and not yet written. */
@@ -13,8 +14,12 @@ export class LogOutput {
 
   constructor(private readonly writeStdout: Runtime["writeStdout"], readonly maxPendingBytes = DEFAULT_MAX_PENDING_BYTES) {}
 
+  /** Whether even the shortest line would be refused now. */
+  get full(): boolean { return this.pending + MIN_LINE > this.maxPendingBytes; }
+
   /** Returns false (and writes nothing) when stdout is backed up. */
   write(line: string): boolean {
+    if (this.pending + line.length > this.maxPendingBytes) return false; // octets ≥ characters
     const data = this.encoder.encode(line);
     if (this.pending + data.length > this.maxPendingBytes) return false;
     this.pending += data.length;

@@ -8,6 +8,8 @@ export type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface LogStats {
+  /** Lines logged, written or not (each leaves garbage behind: see Appliance's memory keeper). */
+  lines: number;
   /** Lines the writer refused (stdout backed up). */
   dropped: number;
   /** Lines counted into a consolidated summary instead of being written. */
@@ -33,12 +35,16 @@ export interface LoggerOptions {
   now?: () => number;
   /** How the consolidator's end-of-interval check is scheduled (tests run it by hand). */
   schedule?: (fn: () => void, ms: number) => unknown;
+  /** True while the writer would refuse any line: lines are then counted as dropped unformatted. */
+  full?: () => boolean;
 }
 
 export function createLogger(write: LineWriter = (l) => { process.stdout.write(l); }, min: Level = "info", o: LoggerOptions = {}): Logger {
   const now = o.now ?? Date.now;
   let unreported = 0; // dropped lines not yet reported
+  const full = o.full ?? (() => false);
   const out = (level: Level, msg: string, fields?: Record<string, unknown>): boolean => {
+    if (full()) return false;
     const rec: Record<string, unknown> = { time: new Date(now()).toISOString(), level, msg };
     if (fields) for (const k in fields) rec[k] = fields[k];
     return write(JSON.stringify(rec) + "\n") !== false;
@@ -48,9 +54,10 @@ export function createLogger(write: LineWriter = (l) => { process.stdout.write(l
     if (!out(level, msg, fields)) { stats.dropped++; unreported++; }
   };
   const consolidator = new Consolidator(o.consolidate ?? DEFAULT_RULES, o.intervalMs ?? DEFAULT_INTERVAL_MS, now, emit, o.schedule);
-  const stats: LogStats = { dropped: 0, get consolidated() { return consolidator.consolidated; } };
+  const stats: LogStats = { lines: 0, dropped: 0, get consolidated() { return consolidator.consolidated; } };
   const log = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < ORDER[min]) return;
+    stats.lines++;
     if (consolidator.admit(level, msg, fields)) emit(level, msg, fields);
   };
   return {

@@ -84,6 +84,19 @@ describe("a writer that refuses lines", () => {
   });
 });
 
+describe("a writer that is full", () => {
+  test("while full() holds, lines are counted as dropped without being formatted or written", () => {
+    let calls = 0;
+    let full = true;
+    const log = createLogger(() => { calls++; return true; }, "info", { consolidate: [], full: () => full });
+    for (let i = 0; i < 5; i++) log.info("query", { i });
+    expect({ calls, dropped: log.stats.dropped, lines: log.stats.lines }).toEqual({ calls: 0, dropped: 5, lines: 5 });
+    full = false;
+    log.info("query", { i: 5 });
+    expect({ calls, dropped: log.stats.dropped, lines: log.stats.lines }).toEqual({ calls: 2, dropped: 5, lines: 6 }); // the notice and the line
+  });
+});
+
 describe("LogOutput", () => {
   test("at most maxPendingBytes are handed over and not yet written; more is refused until they are", () => {
     const waiting: (() => void)[] = [];
