@@ -91,6 +91,7 @@ export class TcpListener {
     st.framer.push(chunk);
     this.account(st);
     if (!st.queued) this.serve(st);
+    else this.reading(st); // a visit is due: read no further meanwhile
   }
 
   // The client read: what is queued may go out (in a visit, so that a turn's writes stay bounded).
@@ -141,15 +142,20 @@ export class TcpListener {
     }
     if (st.closed) return;
     const ready = st.framer.ready;
-    if (ready !== st.paused) {
-      // nothing left to handle: read more; else the kernel holds the rest until we get to it
-      st.paused = ready;
-      if (ready) st.conn.pause(); else st.conn.resume();
-    }
+    this.reading(st);
     if (st.framer.buffered === 0 || ready) st.frameSince = 0;
     else if (st.frameSince === 0) st.frameSince = Date.now();
     this.account(st);
     this.unblock(st);
+  }
+
+  // Reads only while there is nothing to handle and nothing to wait for; otherwise the kernel holds
+  // what the client sends until we get to it.
+  private reading(st: ConnState): void {
+    const pause = st.queued || st.blocked || st.framer.ready;
+    if (pause === st.paused) return;
+    st.paused = pause;
+    if (pause) st.conn.pause(); else st.conn.resume();
   }
 
   // Reading resumes once answers went out; a half-closed connection ends when its last answer is out.
