@@ -1,7 +1,7 @@
 // The pieces behind the TCP limits, exactly: the framer's pull API and what a partial message may
 // hold, the shared budget (who is shed, and the count), and the per-turn share of the event loop.
 import { describe, test, expect } from "bun:test";
-import { Framer, INVALID_FRAME, WriteQueue } from "../src/server/framing";
+import { Framer, INVALID_FRAME, WriteQueue, releaseSpareFrames, spareFrameCount } from "../src/server/framing";
 import { TcpBudget, type BudgetMember, type CloseReason } from "../src/server/tcp-budget";
 import { TcpTurns } from "../src/server/tcp-turns";
 
@@ -54,6 +54,26 @@ describe("Framer", () => {
       // an emptied large buffer is let go
       expect(f.held).toBe(0);
     }
+  });
+
+  test("whole-frame buffers of closed connections are reused (at most 64 kept) and let go when unused", () => {
+    releaseSpareFrames();
+    releaseSpareFrames();
+    expect(spareFrameCount()).toBe(0);
+    const partial = frameOf(65_535, 1).subarray(0, 65_536);
+    const closed = Array.from({ length: 100 }, () => { const f = new Framer(); f.push(partial); return f; });
+    for (const f of closed) f.clear();
+    expect(spareFrameCount()).toBe(64);
+    const f = new Framer();
+    f.push(frameOf(40_000, 9).subarray(0, 30_000));
+    f.push(frameOf(40_000, 9).subarray(30_000));
+    expect(spareFrameCount()).toBe(63);
+    const msg = f.next()!;
+    expect({ length: msg.length, all9: msg.every((b) => b === 9) }).toEqual({ length: 40_000, all9: true });
+    releaseSpareFrames(); // one was taken since the last call: kept
+    expect(spareFrameCount()).toBe(63);
+    releaseSpareFrames(); // none taken since: let go
+    expect(spareFrameCount()).toBe(0);
   });
 
   test("feed() delivers every complete message (the upstream side)", () => {

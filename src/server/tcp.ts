@@ -11,7 +11,7 @@
 import type { Runtime, TcpConn, TcpServer } from "../runtime/types";
 import { formatEndpoint, type Endpoint } from "../config/endpoint";
 import type { QueryHandler, Send } from "./handler";
-import { Framer, WriteQueue, INVALID_FRAME } from "./framing";
+import { Framer, WriteQueue, INVALID_FRAME, releaseSpareFrames } from "./framing";
 import type { BudgetMember, TcpBudget } from "./tcp-budget";
 import type { TcpTurns } from "./tcp-turns";
 
@@ -178,6 +178,7 @@ export class TcpListener {
   }
 
   private sweep(): void {
+    releaseSpareFrames();
     const now = Date.now();
     const limit = this.limits.idleTimeoutMs;
     for (const c of this.conns) {
