@@ -51,7 +51,6 @@ async function main(): Promise<number> {
     return 0;
   }
   output = new LogOutput((data, done) => rt.writeStdout(data, done));
-  output = new LogOutput((data, done) => rt.writeStdout(data, done));
   const log = createLogger((line) => output!.write(line), "info", { full: () => output!.full });
   // run --network: the node set-up around serving, in this process (a container has no systemd)
   const net = parsed.network ? new (await import("./node/pod-network")).PodNetwork(log) : null;
