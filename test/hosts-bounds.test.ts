@@ -123,7 +123,7 @@ describe("the file", () => {
   test("at run time a file that cannot be applied leaves the running overlay, logged once", async () => {
     const core = await coreWithZones();
     const logs: any[] = [];
-    const overlay = new HostsOverlay(bunRuntime, core, createLogger((l) => logs.push(JSON.parse(l)), "debug"));
+    const overlay = new HostsOverlay(bunRuntime, core, createLogger((l) => { logs.push(JSON.parse(l)); }, "debug"));
     const path = join(dir, "hosts");
     writeFileSync(path, "10.0.0.1 pinned.example\n");
     const load = overlay.read(path);

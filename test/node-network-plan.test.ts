@@ -43,7 +43,7 @@ const ruleMissing = (cmd: string, args: string[]) => (cmd.endsWith("tables") && 
 let dir: string;
 let logs: any[];
 let settings: NodeSettings;
-const log = () => createLogger((l) => logs.push(JSON.parse(l)), "debug");
+const log = () => createLogger((l) => { logs.push(JSON.parse(l)); }, "debug");
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "ldns-plan-"));
   logs = [];

@@ -136,7 +136,7 @@ describe("snapshots stream through a bounded buffer", () => {
     const dst = await loadCore();
     const logs: any[] = [];
     const io: SnapshotIO = { open: (p) => bunRuntime.openChunks(p, 1 << 20), create: (p) => bunRuntime.createAtomic(p) };
-    const log = createLogger((l) => logs.push(JSON.parse(l)), "debug");
+    const log = createLogger((l) => { logs.push(JSON.parse(l)); }, "debug");
     expect(restoreFromFile(dst, io, "/dev/zero", zones, 1000, log)).toBe(0);
     expect(logs.map(({ msg, path, error }) => ({ msg, path, error }))).toEqual([{ msg: "cache snapshot unreadable, starting cold", path: "/dev/zero", error: "not a regular file" }]);
   });

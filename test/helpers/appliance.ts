@@ -22,7 +22,7 @@ export async function startInProcess(file: Record<string, unknown>, opts: { cloc
   const r = buildConfig(json, (p, max) => bunRuntime.readTextFile(p, max));
   if (!r.ok) throw new Error(r.errors.join("\n"));
   const logs: any[] = [];
-  const log: Logger = opts.log === false ? silentLogger : createLogger((l) => logs.push(JSON.parse(l)), "debug");
+  const log: Logger = opts.log === false ? silentLogger : createLogger((l) => { logs.push(JSON.parse(l)); }, "debug");
   const app = await Appliance.start({ runtime: bunRuntime, config: r.config, log, clock: opts.clock, wasm });
   const v = app.listeners.find((l) => l.set === 0)!;
   const k = app.listeners.find((l) => l.set === 1)!;
