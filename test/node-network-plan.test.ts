@@ -268,6 +268,16 @@ describe("dry run", () => {
     expect(printed[0]).toStartWith("rm -f ");
     expect(printed.at(-1)).toBe("ip link del localdns");
   });
+
+  test("its log says what it would do, never that something is in place or removed", async () => {
+    for (const action of ["up", "down"] as const) await step(action, AKS(), dryRunner(() => {}));
+    const msgs = logs.map((l) => l.msg as string);
+    expect(msgs).toEqual([
+      "dry run: would add the listener addresses",
+      "dry run: would add the NOTRACK rules",
+      "dry run: would remove the node set-up",
+    ]);
+  });
 });
 
 describe("pieces", () => {

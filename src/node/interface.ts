@@ -61,7 +61,9 @@ export function setUpInterface(run: Runner, addrs: NodeAddress[], log: Logger): 
     if (r.status === 0) added.push(a);
     else { ok = false; log.error("could not add a listener address", { address: cidr(a), device, error: r.stderr.trim() }); }
   }
-  log.info("listener addresses in place", { device, addresses: addrs.map(cidr), added: added.map(cidr) });
+  // a dry run changed nothing: say what it would do
+  if (run.dryRun) log.info("dry run: would add the listener addresses", { device, addresses: addrs.map(cidr) });
+  else log.info("listener addresses in place", { device, addresses: addrs.map(cidr), added: added.map(cidr) });
   return { ok, device, added };
 }
 

@@ -76,7 +76,8 @@ async function resolver(run: Runner, config: EffectiveConfig, s: NodeSettings, l
     if (!st.dropIns.includes(path)) writeState(s.statePath, { ...st, dropIns: [...st.dropIns, path] }); // recorded first: "down" must find it
   }
   if (writeDropIn(run, path, servers)) reloadNetworkd(run, s.networkctl, log);
-  log.info("node resolver points at localdns", { file: path, dns: servers.map((e) => e.host) });
+  if (run.dryRun) log.info("dry run: would point the node resolver at localdns", { file: path, dns: servers.map((e) => e.host) });
+  else log.info("node resolver points at localdns", { file: path, dns: servers.map((e) => e.host) });
   return 0;
 }
 
@@ -110,6 +111,7 @@ async function down(run: Runner, config: EffectiveConfig | null, s: NodeSettings
   if (!tearDownInterface(run, addresses, log)) ok = false;
 
   if (!run.dryRun && ok) removeState(s.statePath);
-  log.info("node set-up removed", { ok });
+  if (run.dryRun) log.info("dry run: would remove the node set-up");
+  else log.info("node set-up removed", { ok });
   return ok ? 0 : 1;
 }

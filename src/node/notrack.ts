@@ -48,7 +48,8 @@ export function addNotrackRules(run: Runner, rules: NotrackRule[], log: Logger):
     else { ok = false; log.error("could not add a NOTRACK rule", { tool: r.tool, chain: r.chain, rule: r.spec.join(" "), error: a.stderr.trim() }); }
   }
   for (const t of missingTools) log.warn(`${t} not found: DNS to the listeners stays tracked by conntrack`);
-  log.info("NOTRACK rules in place", { rules: rules.length, added });
+  if (run.dryRun) log.info("dry run: would add the NOTRACK rules", { rules: rules.length });
+  else log.info("NOTRACK rules in place", { rules: rules.length, added });
   return ok;
 }
 
