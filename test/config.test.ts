@@ -57,6 +57,21 @@ describe("validation errors carry JSON paths", () => {
     expect(e).toContainEqual(expect.stringMatching(/^kubeDNSOverrides\["cluster.local"\]\.maxConcurrent: /));
     expect(e).toContain('kubeDNSOverrides["cluster.local"].extra: unknown key');
   });
+  test("every unknown key is listed, not only the first of each object", () => {
+    expect(errs({ a: 1, b: 2, upstreams: { VnetDNS: ["127.0.0.9"], Other: [] }, cache: { x: 1, y: 2 }, vnetDNSOverrides: { ".": { p: 1, nxdomainRules: [{ suffix: "x.example", q: 1 }] } } })).toEqual([
+      "a: unknown key", "b: unknown key", "upstreams.Other: unknown key", "cache.x: unknown key", "cache.y: unknown key",
+      'vnetDNSOverrides["."].p: unknown key', 'vnetDNSOverrides["."].nxdomainRules[0].q: unknown key',
+    ]);
+  });
+  test("enum and type errors say what was expected and what was there", () => {
+    const base = { upstreams: { VnetDNS: ["127.0.0.9"] } };
+    expect(errs({ ...base, mode: "Sometimes" })).toEqual(['mode: expected one of "Required", "Preferred", "Disabled", got "Sometimes"']);
+    expect(errs({ ...base, kubeDNSOverrides: { ".": { protocol: "UDP" } } })).toEqual(['kubeDNSOverrides["."].protocol: expected one of "PreferUDP", "ForceTCP", got "UDP"']);
+    expect(errs({ ...base, cache: { prefetch: "yes" } })).toEqual(['cache.prefetch: expected true or false, got "yes"']);
+    expect(errs({ ...base, forward: { tcpPoolSize: 999 } })).toEqual(["forward.tcpPoolSize: expected at most 64, got 999"]);
+    expect(errs({ ...base, cache: { staleAnswerTtl: 0.5 } })).toEqual(["cache.staleAnswerTtl: expected a whole number, got 0.5", "cache.staleAnswerTtl: expected at least 1, got 0.5"]);
+    expect(errs({ upstreams: { VnetDNS: 5, ClusterCoreDNS: [] } })).toEqual(["upstreams.ClusterCoreDNS: expected at least one entry, got 0", "upstreams.VnetDNS: expected a JSON array or a string, got 5"]);
+  });
   test("the original's cross-field rules", () => {
     const e = errs({
       upstreams: { VnetDNS: ["127.0.0.9"] },

@@ -3,6 +3,7 @@
 import { checkConfigFile, type ConfigFileT, type ZoneOverrideT } from "./schema";
 import { parseEndpoint, formatEndpoint, type Endpoint } from "./endpoint";
 import { parseResolvConf } from "./resolv";
+import { parseConfigJson } from "./json-text";
 import { CORE_MAX_ZONES, CORE_MAX_RULES, HEALTH_RULES, RESOLV_CONF_MAX_BYTES, HOSTS_FILE_MAX_BYTES } from "./limits";
 import { isServiceRef, parseConfigEndpoint, resolveSecretRef, type EnvReader } from "../kubernetes/service-env";
 
@@ -266,11 +267,12 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
   return { ok: true, config, warnings };
 }
 
-/** Reads and builds a config file; JSON syntax errors are reported like validation errors. */
+/** Reads and builds a config file; JSON syntax errors (line and column) and duplicate keys are
+ * reported like validation errors. */
 export function loadConfigText(text: string, readFile: FileReader, opts: BuildOptions = {}): BuildResult {
-  let json: unknown;
-  try { json = JSON.parse(text); } catch (e) { return { ok: false, errors: [`(file): not valid JSON: ${(e as Error).message}`] }; }
-  return buildConfig(json, readFile, opts);
+  const json = parseConfigJson(text);
+  if (!json.ok) return json;
+  return buildConfig(json.value, readFile, opts);
 }
 
 /** The configuration `npm start` runs with when no file is given: loopback high ports, no root needed,

@@ -2,6 +2,7 @@
 // (mode, vnetDNSOverrides, kubeDNSOverrides) is valid as it is; our own keys sit beside it.
 import * as v from "valibot";
 import { CACHE_MIN_BYTES, CACHE_MAX_BYTES } from "./limits";
+import { formatPath } from "./path";
 
 const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
 // valibot's object schemas take an array for an object with numeric keys: say no
@@ -98,26 +99,56 @@ export const ConfigFile = object({
 export type ConfigFileT = v.InferOutput<typeof ConfigFile>;
 export type ZoneOverrideT = v.InferOutput<typeof ZoneOverride>;
 
-function pathText(path: readonly { key: unknown }[] | undefined): string {
-  if (!path || path.length === 0) return "(top level)";
-  let s = "";
-  for (const p of path) {
-    const k = p.key;
-    if (typeof k === "number") s += `[${k}]`;
-    else if (typeof k === "string" && /^[A-Za-z_$][\w$]*$/.test(k)) s += s === "" ? k : `.${k}`;
-    else s += `[${JSON.stringify(k)}]`;
+const TYPE_NAMES: Record<string, string> = { Array: "a JSON array", Object: "a JSON object", string: "a string", number: "a number", boolean: "true or false", null: "null" };
+const typeNames = (expected: string) => alternatives(expected).map((t) => TYPE_NAMES[t] ?? t).join(" or ");
+const alternatives = (expected: string) => expected.replace(/^\(|\)$/g, "").split(" | ");
+
+/** One valibot issue in the words of the config file: what was expected, what was there. */
+function issueText(i: v.BaseIssue<unknown>): string {
+  const at = formatPath(i.path?.map((p) => p.key) ?? []);
+  const got = i.received;
+  const custom = !/^Invalid /.test(i.message); // a message the schema gives (cache.maxBytes)
+  if (i.type === "picklist") return `${at}: expected one of ${alternatives(i.expected ?? "").join(", ")}, got ${got}`;
+  if (custom) return `${at}: ${i.message}`;
+  if (i.kind === "schema") return `${at}: expected ${typeNames(i.expected ?? "")}, got ${got === "Array" ? "an array" : got}`;
+  if (i.type === "integer") return `${at}: expected a whole number, got ${got}`;
+  if (i.type === "min_value") return `${at}: expected at least ${i.requirement}, got ${got}`;
+  if (i.type === "max_value") return `${at}: expected at most ${i.requirement}, got ${got}`;
+  if (i.type === "min_length" && i.path?.at(-1)?.key === "token") return `${at}: expected at least ${i.requirement} characters, got ${got}`;
+  if (i.type === "min_length") return `${at}: expected at least ${i.requirement === 1 ? "one entry" : `${i.requirement} entries`}, got ${got}`;
+  return `${at}: ${i.message}`;
+}
+
+type AnySchema = { type: string; kind: string; entries?: Record<string, AnySchema>; wrapped?: AnySchema; item?: AnySchema; value?: AnySchema; options?: AnySchema[]; pipe?: AnySchema[] };
+
+/** Every key the schema does not know, at any depth (valibot's strictObject stops at the first one
+ * per object; an operator fixing a file wants them all at once). */
+function unknownKeys(schema: AnySchema, value: unknown, path: unknown[], out: string[]): void {
+  if (value === null || typeof value !== "object") return;
+  switch (schema.type) {
+    case "strict_object": {
+      if (Array.isArray(value)) return;
+      for (const [k, x] of Object.entries(value)) {
+        const entry = schema.entries![k];
+        if (entry) unknownKeys(entry, x, [...path, k], out);
+        else out.push(`${formatPath([...path, k])}: unknown key`);
+      }
+      return;
+    }
+    case "optional": case "nullable": return unknownKeys(schema.wrapped!, value, path, out);
+    case "array": if (Array.isArray(value)) value.forEach((x, i) => unknownKeys(schema.item!, x, [...path, i], out)); return;
+    case "record": if (!Array.isArray(value)) for (const [k, x] of Object.entries(value)) unknownKeys(schema.value!, x, [...path, k], out); return;
+    case "union": return; // only endpoint lists and strings: no objects inside
   }
-  return s;
+  for (const step of schema.pipe ?? []) if (step.kind === "schema" && step !== schema) unknownKeys(step, value, path, out);
 }
 
 /** Validates parsed JSON; returns the typed value or every problem as "path: message". */
 export function checkConfigFile(json: unknown): { ok: true; value: ConfigFileT } | { ok: false; errors: string[] } {
   const r = v.safeParse(ConfigFile, json, { abortEarly: false });
   if (r.success) return { ok: true, value: r.output };
-  const errors = r.issues.map((i) => {
-    if (i.type === "strict_object" && i.expected === "never") return `${pathText(i.path)}: unknown key`;
-    if (i.expected === "Object") return `${pathText(i.path)}: expected a JSON object, got ${i.received}`;
-    return `${pathText(i.path)}: ${i.message}`;
-  });
+  const errors: string[] = [];
+  unknownKeys(ConfigFile as unknown as AnySchema, json, [], errors);
+  for (const i of r.issues) if (!(i.type === "strict_object" && i.expected === "never")) errors.push(issueText(i));
   return { ok: false, errors: [...new Set(errors)] };
 }
