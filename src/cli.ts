@@ -1,5 +1,6 @@
 // Command-line parsing: subcommands, their flags, and usage text. No runtime access here.
 import { KUBERNETES_USAGE, parseKubernetesArgs, type KubernetesArgs } from "./kubernetes/args";
+import { parseStatusArgs, type StatusArgs } from "./status-args";
 
 export const USAGE = `localdns — node-local DNS cache and forwarder
 
@@ -7,7 +8,10 @@ Usage:
   localdns run [--config FILE] [--network]
                                       run in the foreground (config also from $LOCALDNS_CONFIG;
                                       without either, an embedded loopback default is used)
-  localdns validate --config FILE     check a config file; exit 1 listing every problem
+  localdns validate --config FILE [--check-upstreams]
+                                      check a config file; exit 1 listing every problem
+  localdns status [--admin ADDR] [--json]
+                                      a summary of the running localdns from its admin API
   localdns network up|resolver|release|down --config FILE
                                       node set-up steps for systemd (needs CAP_NET_ADMIN)
   localdns kubernetes manifest [--mode linklocal|intercept] [--image REF] [--config FILE] [--namespace NS]
@@ -21,16 +25,28 @@ export const COMMAND_USAGE: Record<string, string> = {
 
 Runs localdns in the foreground until SIGTERM or SIGINT (SIGHUP reloads the config).
   --config FILE   the JSON config (default: $LOCALDNS_CONFIG, else an embedded default that listens
-                  on 127.0.0.1:5553 (vnet) and 127.0.0.1:5554 (kube) and forwards to /etc/resolv.conf)
+                  on 127.0.0.1:5553 (vnet) and 127.0.0.1:5554 (kube) and forwards to the servers of
+                  /run/systemd/resolve/resolv.conf when it exists, else of /etc/resolv.conf)
   --network       also do the node set-up around serving, for a container where no systemd runs
                   "network up/down": addresses before listening, NOTRACK rules once listening, both
                   removed on exit (needs CAP_NET_ADMIN)
 `,
-  validate: `Usage: localdns validate --config FILE
+  validate: `Usage: localdns validate --config FILE [--check-upstreams]
 
 Validates a config file as "run" would load it. Prints "ok" and exits 0, or lists every problem with
-its JSON path and exits 1.
-  --config FILE   the JSON config (default: $LOCALDNS_CONFIG)
+its JSON path and exits 1. Only the file is checked: upstreams that come from resolv.conf files are
+not read, so the answer does not depend on the machine validate runs on.
+  --config FILE        the JSON config (default: $LOCALDNS_CONFIG)
+  --check-upstreams    also read what the config names on this machine: the resolv.conf files the
+                       upstreams come from, the hosts file, the snapshot directory
+`,
+  status: `Usage: localdns status [--admin ADDR] [--json]
+
+Asks a running localdns for a summary: readiness, listeners, upstreams and their health, cache
+entries, bytes and hit ratio, queries per second, config reloads.
+  --admin ADDR     the admin listener (default 127.0.0.1:8181)
+  --json           one JSON object, for scripts
+  --window SECONDS how long to count queries for the rate (default 2, at most 60)
 `,
   network: `Usage: localdns network up|resolver|release|down --config FILE [--dry-run]
 
@@ -50,7 +66,8 @@ export type Parsed =
   | { kind: "help"; text: string }
   | { kind: "version" }
   | { kind: "error"; message: string; usage: string }
-  | { kind: "run" | "validate"; config: string | null; network?: boolean }
+  | { kind: "run" | "validate"; config: string | null; network?: boolean; checkUpstreams?: boolean }
+  | StatusArgs
   | KubernetesArgs
   | { kind: "network"; action: "up" | "down" | "resolver" | "release"; config: string | null; dryRun: boolean };
 
@@ -61,13 +78,16 @@ export function parseArgs(argv: string[]): Parsed {
   if (cmd === "--version" || cmd === "-V" || cmd === "version") return { kind: "version" };
   if (cmd === "network") return parseNetwork(rest);
   if (cmd === "kubernetes") return parseKubernetesArgs(rest);
+  if (cmd === "status") return parseStatusArgs(rest, COMMAND_USAGE.status);
   if (cmd !== "run" && cmd !== "validate") return { kind: "error", message: `unknown command or flag: ${cmd}`, usage: USAGE };
   let config: string | null = null;
   let network = false;
+  let checkUpstreams = false;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === "--help" || a === "-h") return { kind: "help", text: COMMAND_USAGE[cmd] };
     if (a === "--network" && cmd === "run") { network = true; continue; }
+    if (a === "--check-upstreams" && cmd === "validate") { checkUpstreams = true; continue; }
     if (a === "--config" || a === "-c") {
       const v = rest[++i];
       if (v === undefined || v.startsWith("-")) return { kind: "error", message: "--config needs a file path", usage: COMMAND_USAGE[cmd] };
@@ -77,7 +97,7 @@ export function parseArgs(argv: string[]): Parsed {
     if (a.startsWith("--config=")) { config = a.slice(9); continue; }
     return { kind: "error", message: `unknown flag for ${cmd}: ${a}`, usage: COMMAND_USAGE[cmd] };
   }
-  return cmd === "run" ? { kind: cmd, config, network } : { kind: cmd, config };
+  return cmd === "run" ? { kind: cmd, config, network } : { kind: cmd, config, checkUpstreams };
 }
 
 function parseNetwork(rest: string[]): Parsed {

@@ -5,15 +5,16 @@ import { detectRuntime } from "./runtime/index";
 import type { Runtime } from "./runtime/types";
 import { createLogger } from "./log";
 import { LogOutput } from "./log-output";
-import { loadConfigText, buildConfig, EMBEDDED_DEFAULT, type BuildResult } from "./config/effective";
+import { loadConfigText, buildConfig, embeddedDefault, type BuildResult } from "./config/effective";
+import { pathKind } from "./config/path-kind";
 import { CONFIG_FILE_MAX_BYTES } from "./config/limits";
 import { Appliance } from "./appliance";
 import { SystemdNotifier } from "./notify";
 
-function loadConfig(rt: Runtime, path: string | null, given: { resolveUpstreams?: boolean } = {}): BuildResult {
+function loadConfig(rt: Runtime, path: string | null, given: { resolveUpstreams?: boolean; readMachine?: boolean } = {}): BuildResult {
   const read = (p: string, maxBytes: number) => rt.readTextFile(p, maxBytes);
-  const opts = { ...given, env: (name: string) => rt.env(name) }; // "service:NAME" endpoints (Kubernetes)
-  if (path === null) return buildConfig(EMBEDDED_DEFAULT, read, opts);
+  const opts = { ...given, env: (name: string) => rt.env(name), pathKind }; // env: "service:NAME" endpoints (Kubernetes)
+  if (path === null) return buildConfig(embeddedDefault((p) => pathKind(p) !== "missing"), read, opts);
   let text: string;
   try { text = read(path, CONFIG_FILE_MAX_BYTES); } catch (e) { return { ok: false, errors: [`${path}: cannot read: ${(e as Error).message}`] }; }
   return loadConfigText(text, read, opts);
@@ -31,6 +32,7 @@ async function main(): Promise<number> {
     case "error": process.stderr.write(`localdns: ${parsed.message}\n\n${parsed.usage}`); return 2;
   }
   if (parsed.kind === "kubernetes") return (await import("./kubernetes/command")).runKubernetesCommand(parsed, rt);
+  if (parsed.kind === "status") return (await import("./status")).runStatus(parsed, (name) => rt.env(name));
   const path = parsed.config ?? rt.env("LOCALDNS_CONFIG") ?? null;
   if (parsed.kind === "network") {
     const r = loadConfig(rt, path, { resolveUpstreams: false });
@@ -44,9 +46,13 @@ async function main(): Promise<number> {
   }
   if (parsed.kind === "validate") {
     if (path === null) { process.stderr.write("localdns validate: --config FILE (or LOCALDNS_CONFIG) is required\n"); return 2; }
-    const r = loadConfig(rt, path);
+    // the config alone, unless asked to read this machine's resolv.conf files (and the other files it names)
+    const r = loadConfig(rt, path, { readMachine: parsed.checkUpstreams === true });
     if (!r.ok) { for (const e of r.errors) process.stderr.write(`${path}: ${e}\n`); return 1; }
     for (const w of r.warnings) process.stderr.write(`${path}: warning: ${w}\n`);
+    for (const [dest, source] of Object.entries(r.config.upstreamSources)) {
+      if (source.startsWith("not read: ")) process.stderr.write(`${path}: note: upstreams.${dest} comes from ${source.slice(10)} where it runs; not read here (--check-upstreams reads it)\n`);
+    }
     process.stdout.write("ok\n");
     return 0;
   }

@@ -1,7 +1,7 @@
 // Turns a validated config file into the effective configuration: AKS defaults filled in, the
 // original's cross-field rules checked, endpoints parsed and resolv.conf upstreams read.
 import { checkConfigFile, type ConfigFileT, type ZoneOverrideT } from "./schema";
-import { parseEndpoint, formatEndpoint, type Endpoint } from "./endpoint";
+import { parseEndpoint, formatEndpoint, isUnspecified, loopsToListener, type Endpoint } from "./endpoint";
 import { parseResolvConf } from "./resolv";
 import { parseConfigJson } from "./json-text";
 import { CORE_MAX_ZONES, CORE_MAX_RULES, HEALTH_RULES, RESOLV_CONF_MAX_BYTES, HOSTS_FILE_MAX_BYTES } from "./limits";
@@ -81,8 +81,15 @@ export interface FileReader { (path: string, maxBytes: number): string }
  * where an absent or unreadable one is skipped like before. */
 const refused = (e: unknown) => (e as { code?: string })?.code === "EREFUSED";
 
-/** env: where "service:NAME" endpoints are looked up (Kubernetes Service variables); none by default. */
-export interface BuildOptions { resolveUpstreams?: boolean; env?: EnvReader }
+/** What is at a path: the snapshot directory is checked with it (no file is created here). */
+export type PathKind = "directory" | "missing" | "other";
+
+/** env: where "service:NAME" endpoints are looked up (Kubernetes Service variables); none by default.
+ * readMachine false: the config alone is checked, nothing of this machine is read (resolv.conf, the
+ * hosts file, the snapshot directory): what `validate` does unless asked, so an image build host
+ * whose resolv.conf holds only a systemd-resolved stub does not fail a good config.
+ * pathKind: where the snapshot directory is looked at (when reading the machine). */
+export interface BuildOptions { resolveUpstreams?: boolean; readMachine?: boolean; env?: EnvReader; pathKind?: (path: string) => PathKind }
 
 export type BuildResult = { ok: true; config: EffectiveConfig; warnings: string[] } | { ok: false; errors: string[] };
 
@@ -154,6 +161,7 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
   const upstreams = {} as Record<Destination, Endpoint[]>;
   const upstreamSources = {} as Record<Destination, string>;
   const listenerEndpoints = [...listeners.vnetDNS, ...listeners.kubeDNS];
+  const readMachine = opts.readMachine !== false;
   for (const dest of ["ClusterCoreDNS", "VnetDNS"] as Destination[]) {
     const raw = f.upstreams?.[dest];
     const given = typeof raw === "string" && isServiceRef(raw) ? [raw] : raw; // a Service, not a resolv.conf path
@@ -164,8 +172,10 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
       upstreamSources[dest] = "list";
       given.forEach((text, i) => {
         const e = parseConfigEndpoint(text, 53, env);
-        if (typeof e === "string") errors.push(`${where}[${i}]: ${e}`);
-        else if (listenerEndpoints.some((l) => l.host === e.host && l.port === e.port)) errors.push(`${where}[${i}]: ${text} is one of our own listeners`);
+        if (typeof e === "string") { errors.push(`${where}[${i}]: ${e}`); return; }
+        const loop = loopsToListener(e, listenerEndpoints);
+        if (isUnspecified(e)) errors.push(`${where}[${i}]: ${text} is the unspecified address (any interface), not a server; give the server's own address`);
+        else if (loop) errors.push(`${where}[${i}]: ${text} is one of our own listeners${loop === "wildcard" ? ` (the listener on ${e.family === 4 ? "0.0.0.0" : "[::]"}:${e.port} receives it)` : ""}: queries would loop back to localdns`);
         else upstreams[dest].push(e);
       });
     } else {
@@ -175,7 +185,8 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
         upstreamSources[dest] = "default";
         continue;
       }
-      let problem: string | null = `no usable nameserver in ${paths.join(" or ")}`;
+      if (!readMachine) { upstreams[dest] = []; upstreamSources[dest] = `not read: ${paths.join(" or ")}`; continue; }
+      let problem: string | null = `no usable nameserver in ${paths.join(" or ")} (local stubs such as 127.0.0.53 and our own listeners are skipped); set ${where} to a list of server addresses, e.g. ["10.0.0.10"]`;
       for (const p of paths) {
         let text: string;
         try { text = readFile(p, RESOLV_CONF_MAX_BYTES); } catch (e) {
@@ -215,14 +226,25 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
   const c = f.cache ?? {};
   // the hosts file is re-read while running: here it must be a regular file within its cap (an absent
   // or unreadable one is allowed: the overlay stays empty until it can be read)
-  if (c.hostsFile && opts.resolveUpstreams !== false) {
+  if (c.hostsFile && opts.resolveUpstreams !== false && readMachine) {
     try { readFile(c.hostsFile, HOSTS_FILE_MAX_BYTES); } catch (e) {
       if (refused(e)) errors.push(`cache.hostsFile: ${c.hostsFile}: ${(e as Error).message}`);
       else warnings.push(`cache.hostsFile: ${c.hostsFile} cannot be read (${(e as Error).message}); the overlay stays empty until it can`);
     }
   }
+  if (c.snapshotPath) checkSnapshotPath(c.snapshotPath, readMachine && opts.resolveUpstreams !== false ? opts.pathKind : undefined, errors, warnings);
   const fw = f.forward ?? {};
   const sv = f.server ?? {};
+  const attemptTimeoutMs = fw.attemptTimeoutMs ?? 1000;
+  const deadlineMs = fw.deadlineMs ?? 1800;
+  // one attempt longer than the whole deadline: the attempt timeout would never apply
+  if (attemptTimeoutMs > deadlineMs)
+    errors.push(`forward.attemptTimeoutMs: ${attemptTimeoutMs}${fw.attemptTimeoutMs === undefined ? " (the default)" : ""} is more than forward.deadlineMs ${deadlineMs}${fw.deadlineMs === undefined ? " (the default)" : ""}; an attempt must fit in the deadline`);
+  // without tcpPoolMax the cap follows tcpPoolSize; a cap given below the size is a mistake
+  if (fw.tcpPoolMax !== undefined && fw.tcpPoolSize !== undefined && fw.tcpPoolSize > fw.tcpPoolMax)
+    errors.push(`forward.tcpPoolSize: ${fw.tcpPoolSize} is more than forward.tcpPoolMax ${fw.tcpPoolMax}; the pool's size must fit under its cap`);
+  if (fw.tcpPoolMax !== undefined && fw.tcpPoolSize === undefined && fw.tcpPoolMax < 4)
+    errors.push(`forward.tcpPoolMax: ${fw.tcpPoolMax} is less than forward.tcpPoolSize 4 (the default); set tcpPoolSize too`);
   const config: EffectiveConfig = {
     mode: f.mode ?? "Preferred",
     listeners,
@@ -243,8 +265,8 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
       hostsFile: c.hostsFile ?? null,
     },
     forward: {
-      attemptTimeoutMs: fw.attemptTimeoutMs ?? 1000,
-      deadlineMs: fw.deadlineMs ?? 1800,
+      attemptTimeoutMs,
+      deadlineMs,
       maxFails: fw.maxFails ?? 2,
       healthCheckIntervalMs: fw.healthCheckIntervalMs ?? 500,
       tcpIdleTimeoutMs: fw.tcpIdleTimeoutMs ?? 10000,
@@ -267,6 +289,25 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
   return { ok: true, config, warnings };
 }
 
+/** The snapshot's path: absolute and a file name (always); with `pathKind` (reading the machine)
+ * also that it is not a directory and that its nearest existing ancestor is one. A missing
+ * directory is created at start, so it is only a warning here. */
+function checkSnapshotPath(path: string, pathKind: ((p: string) => PathKind) | undefined, errors: string[], warnings: string[]): void {
+  if (!path.startsWith("/") || path.endsWith("/")) { errors.push(`cache.snapshotPath: expected an absolute file path such as /var/lib/localdns/cache.snapshot, got ${JSON.stringify(path)}`); return; }
+  if (!pathKind) return;
+  if (pathKind(path) === "directory") { errors.push(`cache.snapshotPath: ${path} is a directory; name a file in it (e.g. ${path.replace(/\/$/, "")}/cache.snapshot)`); return; }
+  const parent = path.slice(0, path.lastIndexOf("/")) || "/";
+  for (let dir = parent; ; dir = dir.slice(0, dir.lastIndexOf("/")) || "/") {
+    const kind = pathKind(dir);
+    if (kind === "other") { errors.push(`cache.snapshotPath: ${dir} is not a directory, so ${path} cannot be written`); return; }
+    if (kind === "directory") {
+      if (dir !== parent) warnings.push(`cache.snapshotPath: the directory ${parent} does not exist yet; run creates it at start`);
+      return;
+    }
+    if (dir === "/") return;
+  }
+}
+
 /** Reads and builds a config file; JSON syntax errors (line and column) and duplicate keys are
  * reported like validation errors. */
 export function loadConfigText(text: string, readFile: FileReader, opts: BuildOptions = {}): BuildResult {
@@ -276,11 +317,17 @@ export function loadConfigText(text: string, readFile: FileReader, opts: BuildOp
 }
 
 /** The configuration `npm start` runs with when no file is given: loopback high ports, no root needed,
- * upstreams from /etc/resolv.conf. */
-export const EMBEDDED_DEFAULT = {
-  mode: "Preferred",
-  listeners: { vnetDNS: ["127.0.0.1:5553"], kubeDNS: ["127.0.0.1:5554"] },
-  upstreams: { ClusterCoreDNS: "/etc/resolv.conf", VnetDNS: "/etc/resolv.conf" },
-  admin: { listen: "127.0.0.1:8181" },
-  cache: { snapshotPath: null },
-};
+ * upstreams from the machine's resolv.conf. Where systemd-resolved runs, /etc/resolv.conf names only
+ * its stub (127.0.0.53) and the real servers are in /run/systemd/resolve/resolv.conf: that one is
+ * used when it exists. */
+export function embeddedDefault(exists: (path: string) => boolean) {
+  const resolv = exists(DEFAULT_VNET_RESOLV[0]) ? DEFAULT_VNET_RESOLV[0] : "/etc/resolv.conf";
+  return {
+    mode: "Preferred",
+    listeners: { vnetDNS: ["127.0.0.1:5553"], kubeDNS: ["127.0.0.1:5554"] },
+    upstreams: { ClusterCoreDNS: resolv, VnetDNS: resolv },
+    admin: { listen: "127.0.0.1:8181" },
+    cache: { snapshotPath: null },
+  };
+}
+export const EMBEDDED_DEFAULT = embeddedDefault(() => false);

@@ -38,3 +38,15 @@ export function parseEndpoint(text: string, defaultPort: number | null): Endpoin
   if (port < 0 || port > 65535) return `port out of range in ${JSON.stringify(text)}`;
   return { host, port, family: family as 4 | 6 };
 }
+
+export const isUnspecified = (e: Endpoint) => e.host === "0.0.0.0" || e.host === "::";
+export const isLoopback = (e: Endpoint) => (e.family === 4 ? e.host.startsWith("127.") : e.host === "::1");
+
+/** Would a query sent to `e` reach one of our own listeners? "exact" for the same address and port;
+ * "wildcard" when a listener on 0.0.0.0 (or [::]) with that port receives it: a loopback address
+ * always lands there (other local addresses may too, but which those are depends on the machine). */
+export function loopsToListener(e: Endpoint, listeners: Endpoint[]): "exact" | "wildcard" | null {
+  if (listeners.some((l) => l.host === e.host && l.port === e.port)) return "exact";
+  const wild = listeners.some((l) => l.port === e.port && ((l.family === e.family && isUnspecified(l)) || (l.host === "::" && e.family === 4)));
+  return wild && isLoopback(e) ? "wildcard" : null;
+}

@@ -1,5 +1,5 @@
 // Reads `nameserver` lines from a resolv.conf, skipping addresses that would loop back to us.
-import { parseEndpoint, type Endpoint } from "./endpoint";
+import { isUnspecified, loopsToListener, parseEndpoint, type Endpoint } from "./endpoint";
 
 const RESOLVED_STUBS = new Set(["127.0.0.53", "127.0.0.54"]);
 
@@ -13,7 +13,8 @@ export function parseResolvConf(text: string, skip: Endpoint[]): Endpoint[] {
     const e = parseEndpoint(addr, 53);
     if (typeof e === "string") continue;
     if (RESOLVED_STUBS.has(e.host)) continue;
-    if (skip.some((s) => s.host === e.host && s.port === e.port)) continue;
+    if (isUnspecified(e)) continue; // "this host": the resolver library's local default, never a server
+    if (loopsToListener(e, skip)) continue;
     if (!out.some((o) => o.host === e.host && o.port === e.port)) out.push(e);
   }
   return out;
