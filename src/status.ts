@@ -77,9 +77,12 @@ function upstreamsOf(samples: Sample[]): UpstreamStatus[] {
     const to = s.labels.to ?? "";
     if (seen.has(`${destination} ${to}`)) continue;
     seen.add(`${destination} ${to}`);
-    // per upstream address: one value even where a server is listed for both destinations
-    const first = (name: string) => samples.find((x) => x.name === name && x.labels.to === to)?.value ?? 0;
-    out.push({ destination, to, up: s.value === 1, queries: first("localdns_upstream_queries_total"), failures: first("localdns_upstream_failures_total") });
+    // the series of this destination where they carry one, else everything sent to that address
+    const count = (name: string) => {
+      const own = samples.filter((x) => x.name === name && x.labels.to === to && x.labels.destination === destination);
+      return own.length ? own[0].value : total(samples, name, { to });
+    };
+    out.push({ destination, to, up: s.value === 1, queries: count("localdns_upstream_queries_total"), failures: count("localdns_upstream_failures_total") });
   }
   return out;
 }
