@@ -64,6 +64,7 @@ async function main(): Promise<number> {
   const r = loadConfig(rt, path);
   if (!r.ok) {
     for (const e of r.errors) log.error("invalid config", { file: path ?? "(embedded default)", problem: e });
+    if (path === null) log.error("the embedded default has no server to forward to: write a config file with upstreams.VnetDNS and upstreams.ClusterCoreDNS (e.g. [\"10.0.0.10\"]) and start with --config FILE or LOCALDNS_CONFIG=FILE");
     return 1;
   }
   for (const w of r.warnings) log.warn("config warning", { problem: w });

@@ -29,6 +29,32 @@ test("validate lists every problem with its JSON path and exits 1", () => withFi
   expect(r.err).toContain(`${p}: extra: unknown key`);
 }));
 
+test("validate checks the file alone: a stub-only resolv.conf on this machine does not fail it; --check-upstreams reads it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ldns-cli-"));
+  try {
+    const resolv = join(dir, "resolv.conf");
+    writeFileSync(resolv, "nameserver 127.0.0.53\n");
+    const p = join(dir, "c.json");
+    writeFileSync(p, JSON.stringify({ upstreams: { VnetDNS: resolv, ClusterCoreDNS: ["10.0.0.10"] } }));
+    const plain = run(["validate", "--config", p]);
+    expect(plain).toEqual({ status: 0, out: "ok\n", err: `${p}: note: upstreams.VnetDNS comes from ${resolv} where it runs; not read here (--check-upstreams reads it)\n` });
+    const checked = run(["validate", "--config", p, "--check-upstreams"]);
+    expect(checked.status).toBe(1);
+    expect(checked.err).toBe(`${p}: upstreams.VnetDNS: no usable nameserver in ${resolv} (local stubs such as 127.0.0.53 and our own listeners are skipped); set upstreams.VnetDNS to a list of server addresses, e.g. ["10.0.0.10"]\n`);
+    writeFileSync(resolv, "nameserver 10.1.0.2\n");
+    expect(run(["validate", "--config", p, "--check-upstreams"])).toEqual({ status: 0, out: "ok\n", err: "" });
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test("validate: a JSON error names line and column, duplicate keys and every unknown key are listed", () => withFile('{\n  "mode": "Required",\n  "mode": "Preferred",\n  "a": 1, "b": 2\n}', (p) => {
+  const r = run(["validate", "--config", p]);
+  expect(r).toEqual({ status: 1, out: "", err: `${p}: mode: duplicate key (again on line 3); give each key once\n` });
+  writeFileSync(p, '{ "a": 1, "b": 2, "upstreams": { "VnetDNS": ["10.0.0.10"] } }');
+  expect(run(["validate", "--config", p]).err).toBe(`${p}: a: unknown key\n${p}: b: unknown key\n`);
+  writeFileSync(p, '\uFEFF{\n  "mode": "Required",\n  "cache": {\n}');
+  expect(run(["validate", "--config", p]).err).toBe(`${p}: (file): not valid JSON: line 4, column 2: expected "," or "}" after a value in an object, got the end of the file\n`);
+}));
+
 test("validate reads LOCALDNS_CONFIG", () => withFile("{ broken", (p) => {
   const r = run(["validate"], { LOCALDNS_CONFIG: p });
   expect(r.status).toBe(1);
@@ -40,6 +66,11 @@ test("--help, per-command --help and --version", () => {
   expect(run(["run", "--help"]).out).toContain("Usage: localdns run");
   expect(run(["validate", "--help"]).out).toContain("Usage: localdns validate");
   expect(run(["--version"]).out).toMatch(/^localdns \d/);
+  expect(run(["status", "--help"]).out).toContain("Usage: localdns status [--admin ADDR] [--json]");
+  expect(run(["validate", "--help"]).out).toContain("--check-upstreams");
+  // the overview lists every command
+  const overview = run(["--help"]).out;
+  for (const cmd of ["run", "validate", "network", "kubernetes", "status"]) expect(overview).toContain(`localdns ${cmd} `);
 });
 
 test("unknown flags and commands are errors with usage", () => {

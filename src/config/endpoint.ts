@@ -42,11 +42,13 @@ export function parseEndpoint(text: string, defaultPort: number | null): Endpoin
 export const isUnspecified = (e: Endpoint) => e.host === "0.0.0.0" || e.host === "::";
 export const isLoopback = (e: Endpoint) => (e.family === 4 ? e.host.startsWith("127.") : e.host === "::1");
 
-/** Would a query sent to `e` reach one of our own listeners? "exact" for the same address and port;
- * "wildcard" when a listener on 0.0.0.0 (or [::]) with that port receives it: a loopback address
- * always lands there (other local addresses may too, but which those are depends on the machine). */
-export function loopsToListener(e: Endpoint, listeners: Endpoint[]): "exact" | "wildcard" | null {
-  if (listeners.some((l) => l.host === e.host && l.port === e.port)) return "exact";
-  const wild = listeners.some((l) => l.port === e.port && ((l.family === e.family && isUnspecified(l)) || (l.host === "::" && e.family === 4)));
-  return wild && isLoopback(e) ? "wildcard" : null;
+/** The listener a query sent to `e` would reach, if any: one with the same address and port (exact),
+ * or one on 0.0.0.0 (or [::], which takes IPv4 too) with that port, which always receives a loopback
+ * address (other local addresses may land there too, but which those are depends on the machine). */
+export function loopsToListener(e: Endpoint, listeners: Endpoint[]): { listener: Endpoint; exact: boolean } | null {
+  const same = listeners.find((l) => l.host === e.host && l.port === e.port);
+  if (same) return { listener: same, exact: true };
+  if (!isLoopback(e)) return null;
+  const wild = listeners.find((l) => l.port === e.port && ((l.family === e.family && isUnspecified(l)) || (l.host === "::" && e.family === 4)));
+  return wild ? { listener: wild, exact: false } : null;
 }
