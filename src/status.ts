@@ -138,8 +138,9 @@ export async function runStatus(args: StatusArgs, env: (name: string) => string 
   try {
     status = await gatherStatus(args.admin, args.windowSeconds, env("LOCALDNS_ADMIN_TOKEN"));
   } catch (e) {
-    const err = e as Error & { cause?: { code?: string } };
-    const refused = /refused/i.test(`${err.message} ${err.cause?.code ?? ""} ${(err as { code?: string }).code ?? ""}`);
+    const err = e as Error & { cause?: unknown; code?: string };
+    // Bun says ECONNREFUSED in the message, Deno "Connection refused" in the cause
+    const refused = /refused/i.test(`${err.message} ${err.code ?? ""} ${err.cause ?? ""}`);
     const why = err.name === "TimeoutError" ? `no answer within ${STATUS_TIMEOUT_MS} ms` : refused ? "connection refused" : err.message;
     process.stderr.write(`localdns status: cannot read the admin API at ${formatEndpoint(args.admin)}: ${why}\n` +
       `(is localdns running, and is admin.listen ${formatEndpoint(args.admin)}? --admin ADDR names another)\n`);
