@@ -45,10 +45,10 @@ describe("upstreams that are no server, or loop back to us", () => {
   test("our own listener, in either set, and any loopback address a wildcard listener receives", () => {
     const listeners = { vnetDNS: ["0.0.0.0:5353"], kubeDNS: ["127.0.0.1:5354", "[::]:5355"] };
     expect(errs({ listeners, upstreams: { VnetDNS: ["127.0.0.1:5354"], ClusterCoreDNS: ["127.0.0.5:5353", "[::1]:5355", "127.0.0.1:5355", "10.0.0.10:5353", "127.0.0.1:53"] } })).toEqual([
-      "upstreams.ClusterCoreDNS[0]: 127.0.0.5:5353 is one of our own listeners (the listener on 0.0.0.0:5353 receives it): queries would loop back to localdns",
-      "upstreams.ClusterCoreDNS[1]: [::1]:5355 is one of our own listeners (the listener on [::]:5355 receives it): queries would loop back to localdns",
-      "upstreams.ClusterCoreDNS[2]: 127.0.0.1:5355 is one of our own listeners (the listener on [::]:5355 receives it): queries would loop back to localdns",
-      "upstreams.VnetDNS[0]: 127.0.0.1:5354 is one of our own listeners: queries would loop back to localdns",
+      "upstreams.ClusterCoreDNS[0]: 127.0.0.5:5353 is one of our own listeners (the listener on 0.0.0.0:5353 receives it: queries would loop back to localdns)",
+      "upstreams.ClusterCoreDNS[1]: [::1]:5355 is one of our own listeners (the listener on [::]:5355 receives it: queries would loop back to localdns)",
+      "upstreams.ClusterCoreDNS[2]: 127.0.0.1:5355 is one of our own listeners (the listener on [::]:5355 receives it: queries would loop back to localdns)",
+      "upstreams.VnetDNS[0]: 127.0.0.1:5354 is one of our own listeners",
     ]);
   });
   test("resolv.conf: 0.0.0.0 and addresses that loop back are skipped", () => {

@@ -23,8 +23,9 @@ beforeAll(async () => {
 afterAll(async () => { await up.stop(); rmSync(dir, { recursive: true, force: true }); });
 
 const write = (name: string, json: unknown) => { const p = join(dir, name); writeFileSync(p, JSON.stringify(json)); return p; };
+// --check-upstreams: validate reads the files a config names (resolv.conf, hosts) only when asked
 const validate = (path: string) => {
-  const r = spawnSync(BINARY, ["validate", "--config", path], { env: { PATH: "/usr/bin:/bin" }, timeout: 10000 });
+  const r = spawnSync(BINARY, ["validate", "--config", path, "--check-upstreams"], { env: { PATH: "/usr/bin:/bin" }, timeout: 10000 });
   return { status: r.status, err: r.stderr.toString() };
 };
 const upstreams = () => ({ ClusterCoreDNS: [`${up.host}:${up.port}`], VnetDNS: [`${up.host}:${up.port}`] });

@@ -306,7 +306,8 @@ suite("7. configuration pointing at an endless file, inside a 128 MiB memory cgr
           }
           cg.resetPeak();
           const oom0 = cg.oomKills();
-          row[cmd] = await runBounded(cg, [cmd, "--config", configPath], 10_000, path);
+          // validate reads the files a config names only when asked
+          row[cmd] = await runBounded(cg, cmd === "validate" ? [cmd, "--config", configPath, "--check-upstreams"] : [cmd, "--config", configPath], 10_000, path);
           row[cmd].peakMiB = Math.round(cg.peakBytes() / 104857.6) / 10;
           oom += cg.oomKills() - oom0;
         }

@@ -175,7 +175,7 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
         if (typeof e === "string") { errors.push(`${where}[${i}]: ${e}`); return; }
         const loop = loopsToListener(e, listenerEndpoints);
         if (isUnspecified(e)) errors.push(`${where}[${i}]: ${text} is the unspecified address (any interface), not a server; give the server's own address`);
-        else if (loop) errors.push(`${where}[${i}]: ${text} is one of our own listeners${loop.exact ? "" : ` (the listener on ${formatEndpoint(loop.listener)} receives it)`}: queries would loop back to localdns`);
+        else if (loop) errors.push(`${where}[${i}]: ${text} is one of our own listeners${loop.exact ? "" : ` (the listener on ${formatEndpoint(loop.listener)} receives it: queries would loop back to localdns)`}`);
         else upstreams[dest].push(e);
       });
     } else {
