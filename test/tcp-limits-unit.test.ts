@@ -1,7 +1,7 @@
 // The pieces behind the TCP limits, exactly: the framer's pull API and what a partial message may
 // hold, the shared budget (who is shed, and the count), and the per-turn share of the event loop.
 import { describe, test, expect } from "bun:test";
-import { Framer, INVALID_FRAME, WriteQueue, releaseSpareFrames, spareFrameCount } from "../src/server/framing";
+import { Framer, INVALID_FRAME, WriteQueue, releaseSpareFrames, spareFrameCount } from "../src/dns/framing";
 import { TcpBudget, type BudgetMember, type CloseReason } from "../src/server/tcp-budget";
 import { TcpTurns } from "../src/server/tcp-turns";
 

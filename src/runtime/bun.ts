@@ -89,7 +89,7 @@ export const bunRuntime: Runtime = {
   listenTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>): TcpServer {
     // allowHalfOpen: a client may send its queries, shut its write side and still read the answers
     const server = Bun.listen({ hostname, port, allowHalfOpen: true, socket: socketHandlers(handlers, () => undefined as S) });
-    return { get port() { return server.port; }, stop: () => server.stop(true) };
+    return { get port() { return server.port; }, stopAccepting: () => server.stop(false), stop: () => server.stop(true) };
   },
 
   connectTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, state: S): Promise<TcpConn<S>> {

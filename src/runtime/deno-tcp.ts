@@ -142,6 +142,10 @@ export function listenDenoTcp<S>(hostname: string, port: number, handlers: TcpHa
   })();
   return {
     port: listener.addr.port,
+    stopAccepting() {
+      stopped = true;
+      try { listener.close(); } catch { /* already closed */ }
+    },
     stop() {
       // like Bun's server.stop(true): stop accepting and close every open connection
       stopped = true;

@@ -45,6 +45,9 @@ export interface TcpHandlers<S> {
 
 export interface TcpServer {
   readonly port: number;
+  /** Stops accepting; open connections stay (a shutdown lets them finish). */
+  stopAccepting(): void;
+  /** Stops accepting and closes every open connection. */
   stop(): void;
 }
 

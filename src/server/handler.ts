@@ -10,7 +10,7 @@ import { Inflight, answerFailure, type InflightContext, type Waiter, type Send }
 import { randomU32 } from "../upstream/ids";
 import { ipBytes } from "../addr";
 import { DataPathStats } from "./stats";
-import { frame } from "./framing";
+import { frame } from "../dns/framing";
 import { QueryLog } from "./query-log";
 
 export type { Send };
@@ -40,6 +40,8 @@ export class QueryHandler implements InflightContext {
   /** Misses and refreshes so far: each leaves garbage behind (see Appliance's memory keeper). */
   garbageEvents = 0;
   zones: ZoneRuntime[] = [];
+  /** False while shutting down: new queries are dropped, answers to those in flight still go out. */
+  receiving = true;
 
   constructor(
     readonly core: Core,
@@ -58,6 +60,7 @@ export class QueryHandler implements InflightContext {
     const stats = this.stats;
     const fam = v6 ? 1 : 0;
     return (sock, buf, port, addr) => {
+      if (!this.receiving) return;
       const n = core.handle(buf, this.clock.nowSeconds(), set, false);
       stats.request(res[R.ZONE], 0, fam, res[R.QTYPE]);
       if (n > 0) {
@@ -73,6 +76,7 @@ export class QueryHandler implements InflightContext {
   /** One framed TCP message. Returns false when no answer will ever be sent (dropped); otherwise
    * `send` is called exactly once, now or when the upstream answers. */
   tcp(set: number, msg: Uint8Array, send: Send, addr: string, port: number): boolean {
+    if (!this.receiving) return false;
     const core = this.core;
     const n = core.handle(msg, this.clock.nowSeconds(), set, true);
     this.stats.request(core.res[R.ZONE], 1, addr.includes(":") && !addr.startsWith("::ffff:") ? 1 : 0, core.res[R.QTYPE]);

@@ -9,22 +9,8 @@ TYPE_LABELS.forEach((l, i) => { if (l !== "other") typeIndex[TYPE_CODES[l]] = i;
 export const NT = TYPE_LABELS.length;
 export const ZONE_SLOTS = 257; // zone ids 0..254 plus "no zone", indexed zone + 1
 
-// CoreDNS's request-duration buckets: 0.25 ms doubling up to ~8 s.
-export const BUCKETS = Array.from({ length: 16 }, (_, i) => 0.00025 * 2 ** i);
-
-export class Histogram {
-  readonly counts = new Float64Array(BUCKETS.length + 1);
-  sum = 0;
-  observe(seconds: number): void {
-    let i = 0;
-    while (i < BUCKETS.length && seconds > BUCKETS[i]) i++;
-    this.counts[i]++;
-    this.sum += seconds;
-  }
-  /** Answers produced synchronously (cache hits, local answers) take microseconds: first bucket. */
-  fast(): void { this.counts[0]++; }
-  get count(): number { let n = 0; for (const c of this.counts) n += c; return n; }
-}
+export { BUCKETS, Histogram } from "../metrics/histogram";
+import { Histogram } from "../metrics/histogram";
 
 export class DataPathStats {
   /** [((zone+1)*2 + tcp)*2 + ipv6] * NT + type */

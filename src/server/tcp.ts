@@ -11,7 +11,7 @@
 import type { Runtime, TcpConn, TcpServer } from "../runtime/types";
 import { formatEndpoint, type Endpoint } from "../config/endpoint";
 import type { QueryHandler, Send } from "./handler";
-import { Framer, WriteQueue, INVALID_FRAME, releaseSpareFrames } from "./framing";
+import { Framer, WriteQueue, INVALID_FRAME, releaseSpareFrames } from "../dns/framing";
 import type { BudgetMember, TcpBudget } from "./tcp-budget";
 import type { TcpTurns } from "./tcp-turns";
 
@@ -205,6 +205,9 @@ export class TcpListener {
     this.budget.leave(st);
     this.conns.delete(st.conn);
   }
+
+  /** Shutdown: no new connections; open ones keep their answers coming until stop(). */
+  stopAccepting(): void { this.server?.stopAccepting(); }
 
   stop(): void {
     if (this.sweeper) clearInterval(this.sweeper);

@@ -5,7 +5,7 @@
 import type { Runtime, TcpConn } from "../runtime/types";
 import type { Endpoint } from "../config/endpoint";
 import type { PendingQuery } from "./pending";
-import { Framer, WriteQueue, frame } from "../server/framing";
+import { Framer, WriteQueue, frame } from "../dns/framing";
 
 interface ConnState { framer: Framer; out: WriteQueue }
 

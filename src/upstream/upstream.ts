@@ -8,7 +8,7 @@ import type { Logger } from "../log";
 import type { PendingQuery } from "./pending";
 import { UdpTransport } from "./udp-transport";
 import { TcpPool } from "./tcp-pool";
-import { Histogram } from "../server/stats";
+import { Histogram } from "../metrics/histogram";
 
 export interface UpstreamOptions {
   maxFails: number;

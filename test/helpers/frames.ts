@@ -1,5 +1,5 @@
 // RFC 1035 4.2.2 TCP framing for the test clients and fake servers: one place, so no test carries its
-// own reassembly loop. (The product's own framing is src/server/framing.ts.)
+// own reassembly loop. (The product's own framing is src/dns/framing.ts.)
 
 /** The message with its two-octet length prefix. */
 export function frame(msg: Uint8Array): Buffer {
