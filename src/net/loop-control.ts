@@ -1,0 +1,32 @@
+// The words a loop and its owner share (a SharedArrayBuffer): a command the owner sets before poking
+// the loop's eventfd, the loop's state, and counters the loop publishes after every batch.
+export const CTRL_COMMAND = 0;
+export const CTRL_STATE = 1;
+export const CTRL_WORDS = 4;
+
+export const COMMAND_RUN = 0;
+/** leave the loop at once; the sockets stay open (the owner closes them) */
+export const COMMAND_STOP = 1;
+/** answer everything queued, close the sockets on the loop thread, leave */
+export const COMMAND_DRAIN_AND_CLOSE = 2;
+
+export const STATE_STARTING = 0;
+export const STATE_RUNNING = 1;
+export const STATE_STOPPED = 2;
+/** stopped and the sockets are closed: their fd numbers may already belong to something else */
+export const STATE_CLOSED = 3;
+export const STATE_FAILED = 4;
+
+/** Counter indices in the Float64Array (f64: no wrap at 2^31 packets). */
+export const STAT = {
+  received: 0, answered: 1, batches: 2, truncated: 3, handedOff: 4, sendErrors: 5, receiveErrors: 6,
+  handlerErrors: 7, drained: 8, wakeups: 9,
+} as const;
+export const STAT_COUNT = 10;
+export type LoopStats = { -readonly [K in keyof typeof STAT]: number };
+
+export function readStats(stats: Float64Array): LoopStats {
+  const out = {} as LoopStats;
+  for (const [k, i] of Object.entries(STAT)) out[k as keyof LoopStats] = stats[i];
+  return out;
+}
