@@ -67,6 +67,12 @@ export class UdpLoop {
     }
   }
 
+  /** Releases the epoll fd of a loop that will never run (start-up failed after construction). */
+  dispose(): void {
+    if (this.epfd >= 0) this.lib.close(this.epfd);
+    this.epfd = -1;
+  }
+
   /** For the handler's context: slot i's bytes and source to the owner (copies; the slot is reused). */
   handOff(i: number): void {
     if (!(i >= 0 && i < this.count)) return;
@@ -104,7 +110,7 @@ export class UdpLoop {
       }
       this.publish();
     }
-    lib.close(this.epfd);
+    this.dispose();
     if (Atomics.load(cfg.ctrl, CTRL_COMMAND) !== COMMAND_DRAIN_AND_CLOSE) {
       this.publish();
       Atomics.store(cfg.ctrl, CTRL_STATE, STATE_STOPPED);

@@ -29,8 +29,8 @@ export function openBunLibcNet(): LibcNet {
   const recvmmsg = C.recvmmsg, sendmmsg = C.sendmmsg, epollWait = C.epoll_wait;
   return {
     runtime: "bun",
-    ptr: (view) => ptr(view),
-    address: (view) => ptr(view),
+    ptr: (view) => ptr(view as Uint8Array),
+    address: (view) => ptr(view as Uint8Array),
     offset: (base, bytes) => (base as number) + bytes,
     socket: (d, t, p) => C.socket(d, t, p),
     bind: (fd, a, l) => C.bind(fd, a, l),
