@@ -1,5 +1,6 @@
 // The FFI UDP loop on real loopback sockets: a Worker serving a test handler (test/helpers/net-handlers.ts).
 import { describe, test, expect, beforeAll, afterEach } from "bun:test";
+import { readdirSync } from "node:fs";
 import { openFfiNet } from "../src/net/ffi-net";
 import type { LibcNet } from "../src/net/libc-net";
 import type { NetLayout } from "../src/net/layout";
@@ -116,10 +117,13 @@ describe("control", () => {
 
   test("a handler module without the factory fails start-up with the reason", async () => {
     const sock = open("127.0.0.1");
+    const before = readdirSync("/proc/self/fd").length;
     const start = UdpLoopHandle.start(lib, layout, { fds: [sock.fd], slots: region(), handler: { module: HANDLERS, export: "noSuchFactory" } });
     await expect(start).rejects.toThrow(/exports no function noSuchFactory/);
     const failing = UdpLoopHandle.start(lib, layout, { fds: [sock.fd], slots: region(), handler: { module: HANDLERS, export: "createFailingHandler" } });
     await expect(failing).rejects.toThrow(/handler factory refused/);
+    // the eventfds and the Workers' epoll fds are released
+    expect(await until(() => readdirSync("/proc/self/fd").length === before)).toBe(true);
   });
 
   test("bad slot regions are refused before a Worker starts", async () => {
