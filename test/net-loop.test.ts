@@ -8,6 +8,7 @@ import { createUdpSocket, type OwnedUdpSocket } from "../src/net/udp-socket";
 import { planSlotRegion, slotRegionBytes } from "../src/net/slots";
 import { UdpLoopHandle } from "../src/net/udp-loop-handle";
 import { steerReuseportGroup, boundUdpSocketCount } from "../src/net/reuseport-steer";
+import { joinAndSteer, releaseTakeover } from "../src/net/takeover";
 import { testClient, until, sleep, type TestClient } from "./helpers/net-clients";
 
 const HANDLERS = new URL("./helpers/net-handlers.ts", import.meta.url).href;
@@ -174,6 +175,12 @@ describe("SO_REUSEPORT", () => {
     expect([...tags].sort()).toEqual([0x41, 0x42]);
   });
 
+  test("joining a group nobody else is bound to steers nothing", () => {
+    const t = joinAndSteer(lib, layout, { host: "::1", port: 0 });
+    sockets.push(t.socket);
+    expect(t.steeredTo).toBeNull();
+  });
+
   test("a cBPF steer sends every new datagram to the newest socket", async () => {
     const host = "127.0.0.1";
     const old = open(host, 0, true);
@@ -205,11 +212,10 @@ describe("SO_REUSEPORT", () => {
       }
     })();
     await sleep(150);
-    const index = boundUdpSocketCount({ host, port: old.port });
-    expect(index).toBe(1);
-    const fresh = open(host, old.port, true);
-    steerReuseportGroup(lib, layout, fresh.fd, index!);
-    await startLoop([fresh.fd], { tag: 0x4e });
+    const takeover = joinAndSteer(lib, layout, { host, port: old.port }, { receiveBuffer: 0 });
+    sockets.push(takeover.socket);
+    expect(takeover.steeredTo).toBe(1);
+    await startLoop([takeover.socket.fd], { tag: 0x4e });
     await sleep(150);
     const report = await oldLoop.drainAndClose();
     loops.splice(loops.indexOf(oldLoop), 1);
@@ -224,5 +230,11 @@ describe("SO_REUSEPORT", () => {
     expect(byOld).toBeGreaterThan(0);
     expect(received() - byOld).toBeGreaterThan(0);
     expect(boundUdpSocketCount({ host, port: old.port })).toBe(1); // only the new socket is left
+    releaseTakeover(lib, takeover);
+    const c = await testClient();
+    clients.push(c);
+    c.send(new TextEncoder().encode("after"), old.port, host);
+    expect(await until(() => c.replies.length === 1)).toBe(true);
+    expect(c.replies[0].data[0]).toBe(0x4e);
   });
 });
