@@ -2,7 +2,9 @@
 // served (a) by the FFI loop of src/net in a Worker and (b) by Bun.udpSocket with sendMany flushed
 // per event-loop turn; CPU µs per query of the server process at a fixed rate, dnsperf on loopback.
 //   bun bench/ffi-udp.ts [--qps=10000,50000] [--seconds=8] [--rounds=2]
-//   (internally: bun bench/ffi-udp.ts serve ffi|bun PORT)
+//   bun bench/ffi-udp.ts --handover [--qps=10000] [--rounds=3]: a second server takes over the port
+//     (joinAndSteer) while dnsperf runs, the first drains and closes on SIGTERM; lost queries counted
+//   (internally: bun bench/ffi-udp.ts serve ffi|bun PORT [--takeover])
 // The server runs on CPU 0, dnsperf (1 thread, 10 clients) on CPU 1.
 import { readFileSync, writeFileSync } from "node:fs";
 import type { BatchContext, BatchHandler } from "../src/net/batch-handler";
@@ -45,16 +47,23 @@ export function createFixedAnswerHandler(ctx: BatchContext): BatchHandler {
   };
 }
 
-async function serveFfi(port: number): Promise<void> {
+async function serveFfi(port: number, takeover: boolean): Promise<void> {
   const { openFfiNet } = await import("../src/net/ffi-net");
   const { createUdpSocket } = await import("../src/net/udp-socket");
   const { planSlotRegion, slotRegionBytes } = await import("../src/net/slots");
   const { UdpLoopHandle } = await import("../src/net/udp-loop-handle");
   const net = await openFfiNet((n) => process.env[n], []);
   if (!net.ok) throw new Error(net.reason);
-  const sock = createUdpSocket(net.lib, { host: "127.0.0.1", port });
+  const { joinAndSteer } = await import("../src/net/takeover");
+  const endpoint = { host: "127.0.0.1", port };
+  const sock = takeover ? joinAndSteer(net.lib, net.layout, endpoint).socket : createUdpSocket(net.lib, endpoint, { reusePort: true });
   const slots = planSlotRegion(new SharedArrayBuffer(slotRegionBytes(64, 512)), 64, 512);
-  await UdpLoopHandle.start(net.lib, net.layout, { fds: [sock.fd], slots, handler: { module: import.meta.url, export: "createFixedAnswerHandler" } });
+  const loop = await UdpLoopHandle.start(net.lib, net.layout, { fds: [sock.fd], slots, handler: { module: import.meta.url, export: "createFixedAnswerHandler" } });
+  process.on("SIGTERM", async () => {
+    const r = await loop.drainAndClose();
+    console.log(`served ${r.stats.answered} drained ${r.stats.drained}`);
+    process.exit(0);
+  });
 }
 
 async function serveBun(port: number): Promise<void> {
@@ -118,10 +127,42 @@ async function bench(): Promise<void> {
   }
 }
 
+async function handover(): Promise<void> {
+  const { dnsperf } = await import("./lib/dnsperf");
+  const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
+  const qps = Number(arg("qps", "10000")), rounds = Number(arg("rounds", "3"));
+  const file = `/tmp/ffi-udp-queries-${process.pid}.txt`;
+  writeFileSync(file, Array.from({ length: 100 }, (_, i) => `svc-${i}.ns.svc.cluster.local A`).join("\n") + "\n");
+  console.log("round\tsent\tcompleted\tlost\told_server\tnew_server");
+  const start = async (port: number, extra: string[]) => {
+    const p = Bun.spawn(["taskset", "-c", "0", process.execPath, import.meta.path, "serve", "ffi", String(port), ...extra], { stdout: "pipe", stderr: "inherit" });
+    const reader = p.stdout.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    if (!first.startsWith("READY")) throw new Error(`server: ${first}`);
+    const rest = (async () => { let t = ""; for (;;) { const { value, done } = await reader.read(); if (done) return t; t += new TextDecoder().decode(value); } })();
+    return { p, rest };
+  };
+  for (let r = 1; r <= rounds; r++) {
+    const port = 30000 + ((process.pid + r) % 20000);
+    const a = await start(port, []);
+    const load = dnsperf({ server: "127.0.0.1", port, file, cpu: "1", durationS: 8, qps });
+    await Bun.sleep(2500);
+    const b = await start(port, ["--takeover"]);
+    await Bun.sleep(2000);
+    a.p.kill("SIGTERM");
+    await a.p.exited;
+    const d = await load;
+    b.p.kill("SIGTERM");
+    await b.p.exited;
+    console.log([r, d.sent, d.completed, d.lost, (await a.rest).trim(), (await b.rest).trim()].join("\t"));
+  }
+}
+
 if (import.meta.main) {
   if (process.argv[2] === "serve") {
     const port = Number(process.argv[4]);
-    await (process.argv[3] === "ffi" ? serveFfi(port) : serveBun(port));
+    await (process.argv[3] === "ffi" ? serveFfi(port, process.argv.includes("--takeover")) : serveBun(port));
     console.log(`READY ${process.argv[3]} ${port}`);
-  } else await bench();
+  } else if (process.argv.includes("--handover")) await handover();
+  else await bench();
 }
