@@ -18,10 +18,13 @@ beforeAll(async () => {
 
 async function firstLine(stream: ReadableStream<Uint8Array>): Promise<any> {
   let text = "";
-  for await (const chunk of stream) {
-    text += new TextDecoder().decode(chunk);
-    if (text.includes("\n")) break;
+  const reader = stream.getReader();
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
   }
+  reader.releaseLock();
   return JSON.parse(text.split("\n")[0]);
 }
 

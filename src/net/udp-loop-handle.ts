@@ -87,9 +87,10 @@ export class UdpLoopHandle {
   drainAndClose(timeoutMs = 5000): Promise<LoopReport> { return this.command(COMMAND_DRAIN_AND_CLOSE, timeoutMs); }
 
   /** Sends a later answer to a binary source address from the loop's socket `socket` (any thread may
-   * send on an fd). False when it could not be sent or the loop's sockets are closed. */
+   * send on an fd). False when it could not be sent or the loop's sockets are closed. Do not call it
+   * while drainAndClose runs: the loop closes the fds on its thread, and a closed fd number may be
+   * reused (answer pending hand-offs first, then drain). */
   sendTo(socket: number, address: Uint8Array, data: Uint8Array): boolean {
-    if (this.finished && this.socketsClosed) return false;
     if (Atomics.load(this.ctrl, CTRL_STATE) === STATE_CLOSED || !(socket >= 0 && socket < this.fds.length)) return false;
     const fd = this.fds[socket];
     for (let attempt = 0; attempt < 2; attempt++) {

@@ -8,7 +8,7 @@ import { UdpLoopHandle } from "../../src/net/udp-loop-handle";
 
 declare const Deno: any;
 const net = await openFfiNet((n) => Deno.env.get(n), Deno.args);
-if (!net.ok) { console.log(JSON.stringify({ ok: false, reason: net.reason })); Deno.exit(1); }
+if (!net.ok) { console.log(JSON.stringify({ ok: false, reason: net.reason })); Deno.exit(1); throw new Error("unreachable"); }
 const out: Record<string, unknown> = { ok: true, runtime: net.lib.runtime };
 for (const host of ["127.0.0.1", "::1"]) {
   const sock = createUdpSocket(net.lib, { host, port: 0 });
