@@ -21,6 +21,9 @@ export interface UdpLoopOptions {
   readonly handler: { readonly module: string; readonly export?: string; readonly options?: unknown };
   readonly batchesPerWake?: number;
   readonly drainBatches?: number;
+  /** the Worker's entry (default: loop-worker.ts, which imports handler.module); a compiled binary
+   * passes its own entry, listed in the build, with the handler imported statically */
+  readonly workerUrl?: string;
   /** how long start-up (Worker, dlopen, handler factory) may take */
   readonly startTimeoutMs?: number;
 }
@@ -51,7 +54,7 @@ export class UdpLoopHandle {
     if (controlFd < 0) throw new Error(`eventfd: ${lastError(lib)}`);
     const ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_WORDS));
     const stats = new Float64Array(new SharedArrayBuffer(8 * STAT_COUNT));
-    const worker = new Worker(new URL("./loop-worker.ts", import.meta.url).href, { type: "module" });
+    const worker = new Worker(options.workerUrl ?? new URL("./loop-worker.ts", import.meta.url).href, { type: "module" });
     const handle = new UdpLoopHandle(lib, worker, options.fds, controlFd, ctrl, stats);
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("the UDP loop did not start in time")), options.startTimeoutMs ?? 10_000);

@@ -24,7 +24,8 @@ export interface UdpLoopConfig {
   readonly drainBatches?: number;
 }
 
-export interface HandedOff { fd: number; socket: number; address: Uint8Array; data: Uint8Array; truncated: boolean }
+/** `kind`: what the owner is asked to do with it, the handler's own code (0 when it gave none). */
+export interface HandedOff { fd: number; socket: number; address: Uint8Array; data: Uint8Array; truncated: boolean; kind: number }
 
 export type LoopEnd = "stopped" | "closed";
 
@@ -74,7 +75,7 @@ export class UdpLoop {
   }
 
   /** For the handler's context: slot i's bytes and source to the owner (copies; the slot is reused). */
-  handOff(i: number): void {
+  handOff(i: number, kind = 0): void {
     if (!(i >= 0 && i < this.count)) return;
     const m = this.metaWord + 4 * i;
     const start = this.cfg.slots.dataOffset + i * this.slotSize;
@@ -84,6 +85,7 @@ export class UdpLoop {
       address: this.vectors.source(i).slice(),
       data: this.bytes.slice(start, start + this.words[m + (META_IN_LEN >> 2)]),
       truncated: (this.words[m + (META_FLAGS >> 2)] & SLOT_TRUNCATED) !== 0,
+      kind,
     });
     this.handedOff++;
   }
