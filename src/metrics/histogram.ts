@@ -12,7 +12,5 @@ export class Histogram {
     this.counts[i]++;
     this.sum += seconds;
   }
-  /** Answers produced synchronously (cache hits, local answers) take microseconds: first bucket. */
-  fast(): void { this.counts[0]++; }
   get count(): number { let n = 0; for (const c of this.counts) n += c; return n; }
 }

@@ -61,15 +61,16 @@ export class QueryHandler implements InflightContext {
     const fam = v6 ? 1 : 0;
     return (sock, buf, port, addr) => {
       if (!this.receiving) return;
+      const started = performance.now();
       const n = core.handle(buf, this.clock.nowSeconds(), set, false);
       stats.request(res[R.ZONE], 0, fam, res[R.QTYPE]);
       if (n > 0) {
         queue(sock, core.out(n), port, addr);
-        this.answered(set, buf, false, addr, port, n);
+        this.answered(set, buf, false, addr, port, n, started);
         return;
       }
       if (n === 0) { stats.dropped++; return; }
-      this.slow(set, buf, false, (a) => queue(sock, a, port, addr), addr, port);
+      this.slow(set, buf, false, (a) => queue(sock, a, port, addr), addr, port, started);
     };
   }
 
@@ -78,21 +79,23 @@ export class QueryHandler implements InflightContext {
   tcp(set: number, msg: Uint8Array, send: Send, addr: string, port: number): boolean {
     if (!this.receiving) return false;
     const core = this.core;
+    const started = performance.now();
     const n = core.handle(msg, this.clock.nowSeconds(), set, true);
     this.stats.request(core.res[R.ZONE], 1, addr.includes(":") && !addr.startsWith("::ffff:") ? 1 : 0, core.res[R.QTYPE]);
     if (n > 0) {
       send(core.framedOut(n));
-      this.answered(set, msg, true, addr, port, n);
+      this.answered(set, msg, true, addr, port, n, started);
       return true;
     }
     if (n === 0) { this.stats.dropped++; return false; }
-    this.slow(set, msg, true, (a) => send(frame(a)), addr, port);
+    this.slow(set, msg, true, (a) => send(frame(a)), addr, port, started);
     return true;
   }
 
   // Book-keeping after an answer left OUT: counters, query log, prefetch. The log line is taken from
   // OUT before a prefetch builds its upstream query there.
-  private answered(set: number, query: Uint8Array, tcp: boolean, addr: string, port: number, n: number): void {
+  // `started`: performance.now() when the packet came in; local answers are timed like forwarded ones
+  private answered(set: number, query: Uint8Array, tcp: boolean, addr: string, port: number, n: number, started: number): void {
     const core = this.core;
     const res = core.res;
     const status = res[R.STATUS];
@@ -100,12 +103,10 @@ export class QueryHandler implements InflightContext {
     const zi = res[R.ZONE];
     const rcode = core.mem[core.OUT + 3] & 0xf;
     stats.response(set, zi, rcode);
-    stats.duration[set].fast();
+    stats.duration[set].observe((performance.now() - started) / 1000);
     const prefetch = status === Status.HIT && res[R.PREFETCH] === 1;
-    if (status === Status.HIT) {
-      stats.hits++;
-      if (res[R.NEGATIVE] === 1) stats.hitsDenial++;
-    } else if (status === Status.BLOCKED) stats.blocked++;
+    if (status === Status.HIT) stats.hit(zi, res[R.NEGATIVE] === 1);
+    else if (status === Status.BLOCKED) stats.blocked++;
     else if (status === Status.HOSTS) stats.hostsAnswered++;
     else if (status === Status.LOCAL) stats.localAnswered++;
     else if (status === Status.ERROR) stats.errorsAnswered++;
@@ -127,7 +128,7 @@ export class QueryHandler implements InflightContext {
     return false;
   }
 
-  private slow(set: number, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number): void {
+  private slow(set: number, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number, started: number): void {
     const core = this.core;
     const res = core.res;
     const status = res[R.STATUS];
@@ -135,7 +136,7 @@ export class QueryHandler implements InflightContext {
       this.stats.health++;
       const n = core.answerHealth(msg, ipBytes(addr));
       this.stats.response(set, res[R.ZONE], 0);
-      this.stats.duration[set].fast();
+      this.stats.duration[set].observe((performance.now() - started) / 1000);
       send(core.out(n));
       return;
     }
@@ -143,25 +144,24 @@ export class QueryHandler implements InflightContext {
     if (status === Status.STALE) {
       const staleLen = res[R.OUT_LEN];
       if (zone.settings.serveStale === "Immediate") {
-        this.stats.staleServed++;
+        this.stats.stale(zone.index);
         this.stats.response(set, zone.index, core.mem[core.OUT + 3] & 0xf);
-        this.stats.duration[set].fast();
+        this.stats.duration[set].observe((performance.now() - started) / 1000);
         send(core.out(staleLen));
         if (zone.logAll) this.queryLog.answered(zone.settings.zone, { query: msg, tcp, remote: addr, port }, msg.length, core.out(staleLen), 0, true);
         this.refresh(zone, false);
         return;
       }
-      this.miss(set, zone, msg, tcp, send, zone.settings.serveStale === "Verify", addr, port);
+      this.miss(set, zone, msg, tcp, send, zone.settings.serveStale === "Verify", addr, port, started);
       return;
     }
-    this.stats.misses++;
-    this.miss(set, zone, msg, tcp, send, false, addr, port);
+    this.stats.miss(zone.index);
+    this.miss(set, zone, msg, tcp, send, false, addr, port, started);
   }
 
-  private miss(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, stale: boolean, addr: string, port: number): void {
+  private miss(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, stale: boolean, addr: string, port: number, now: number): void {
     const core = this.core;
     const key = core.keyString();
-    const now = performance.now();
     if (this.failures.has(key, now)) {
       // failed moments ago: answer as that failure did (stale if there is one), without asking again
       answerFailure(this, zone, { query: core.compactQuery(), size: msg.length, tcp, send, stale, remote: addr, port, started: now }, "resolution failed recently (failure cache)");
@@ -173,7 +173,7 @@ export class QueryHandler implements InflightContext {
       : !zone.forwarder.tryWait() ? "maxConcurrent reached (clients waiting)"
       : !existing && !zone.forwarder.tryAcquire() ? (zone.forwarder.unwait(1), "maxConcurrent reached") : null;
     if (refusal !== null) {
-      this.refuse(set, zone, msg, tcp, send, addr, port, refusal);
+      this.refuse(set, zone, msg, tcp, send, addr, port, refusal, now);
       return;
     }
     this.garbageEvents++;
@@ -188,12 +188,12 @@ export class QueryHandler implements InflightContext {
     zone.forwarder.forward(inf);
   }
 
-  private refuse(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number, reason: string): void {
+  private refuse(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number, reason: string, started: number): void {
     this.stats.refused++;
-    const w: Waiter = { query: this.core.compactQuery(), size: msg.length, tcp, send, stale: false, remote: addr, port, started: performance.now() };
+    const w: Waiter = { query: this.core.compactQuery(), size: msg.length, tcp, send, stale: false, remote: addr, port, started };
     const n = this.core.answerError(msg, Rcode.REFUSED);
     this.stats.response(set, zone.index, Rcode.REFUSED);
-    this.stats.duration[set].fast();
+    this.stats.duration[set].observe((performance.now() - started) / 1000);
     send(this.core.out(n));
     this.queryLog.failed(zone.settings.zone, w, Rcode.REFUSED, reason, 0);
   }
@@ -213,7 +213,7 @@ export class QueryHandler implements InflightContext {
     const key = this.core.keyString();
     if (this.inflight.has(key) || this.failures.has(key, performance.now())) return;
     if (!zone.forwarder.tryAcquire()) return;
-    if (prefetch) this.stats.prefetches++;
+    if (prefetch) this.stats.prefetch(zone.index);
     this.garbageEvents++;
     zone.forwarder.forward(this.startInflight(key, zone));
   }

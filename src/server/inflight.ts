@@ -114,7 +114,7 @@ export function answerFailure(ctx: InflightContext, zone: ZoneRuntime, w: Waiter
     const n = core.handle(w.query, clock.nowSeconds(), zone.set, w.tcp);
     const len = n > 0 ? n : core.res[R.STATUS] === Status.STALE ? core.res[R.OUT_LEN] : 0;
     if (len > 0) {
-      stats.staleServed++;
+      stats.stale(zone.index);
       stats.response(zone.set, zone.index, core.mem[core.OUT + 3] & 0xf);
       stats.duration[zone.set].observe((performance.now() - w.started) / 1000);
       safeSend(w, core.out(len));
