@@ -17,7 +17,9 @@ import { QueryHandler } from "./server/handler";
 import { TcpBudget } from "./server/tcp-budget";
 import { TcpTurns } from "./server/tcp-turns";
 import type { Upstream } from "./upstream/upstream";
-import { createAdminApp, createReadyApp } from "./admin/app";
+import { createAdminApp, createMetricsApp, createReadyApp } from "./admin/app";
+import type { AdminDeps } from "./admin/deps";
+import { RequestRate } from "./server/request-rate";
 import { HttpServers } from "./admin/servers";
 import type { ZoneRef } from "./cache/snapshot";
 import { HostsOverlay, type HostsLoad } from "./cache/hosts-overlay";
@@ -49,16 +51,18 @@ interface Plan extends UpstreamPlan { config: EffectiveConfig; zones: ZonePlan; 
 
 type ReloadResult = { ok: true; summary: ReturnType<Appliance["summary"]> } | { ok: false; errors: string[] };
 
-export class Appliance {
+export class Appliance implements AdminDeps {
   upstreams = new Map<Destination, Upstream[]>();
   private readonly http: HttpServers;
   private readonly dns: DnsListeners;
   private stopping = false;
   readonly startedAt = Date.now();
-  reloads = { ok: 0, failed: 0 };
+  reloads = { ok: 0, failed: 0, lastAt: null as number | null, lastOk: null as boolean | null };
   zoneRefs: ZoneRef[] = [];
   readonly adminApp: ReturnType<typeof createAdminApp>;
   private readonly readyApp: ReturnType<typeof createReadyApp>;
+  private readonly metricsApp = createMetricsApp(this);
+  readonly requestRate: RequestRate;
   private readonly hosts: HostsOverlay;
   private memoryKeeper: { stop(): void } | null = null;
   /** One connection cap and memory budget, and one share of the event loop, for every TCP listener. */
@@ -70,6 +74,7 @@ export class Appliance {
     private readonly reloadSource?: ApplianceOptions["reloadSource"]) {
     this.adminApp = createAdminApp(this);
     this.readyApp = createReadyApp(this);
+    this.requestRate = new RequestRate(() => handler.stats.requestsTotal);
     this.http = new HttpServers(rt);
     this.hosts = new HostsOverlay(rt, core, log);
     this.tcpBudget = new TcpBudget(tcpBudgetLimits(config));
@@ -97,6 +102,7 @@ export class Appliance {
       app.closeAll();
       throw e;
     }
+    app.requestRate.start();
     app.memoryKeeper = startMemoryKeeper(o.runtime, {
       upstreamEvents: () => handler.garbageEvents,
       tcpBytesReceived: () => app.tcpBudget.received,
@@ -158,7 +164,7 @@ export class Appliance {
     const dns = await this.dns.prepare(c);
     let http;
     try {
-      http = this.http.prepare(httpWanted(c, { admin: this.adminApp.fetch, metrics: this.adminApp.fetch, ready: this.readyApp.fetch }));
+      http = this.http.prepare(httpWanted(c, { admin: this.adminApp.fetch, metrics: this.metricsApp.fetch, ready: this.readyApp.fetch }));
     } catch (e) {
       dns.rollback();
       throw e;
@@ -204,13 +210,13 @@ export class Appliance {
     }
     this.commit(plan, bound);
     if (c.cache.maxBytes !== prev.cache.maxBytes) this.log.warn("cache.maxBytes changes take effect at the next restart", { running: prev.cache.maxBytes });
-    this.reloads.ok++;
+    Object.assign(this.reloads, { ok: this.reloads.ok + 1, lastAt: Date.now(), lastOk: true });
     this.log.info("config reloaded", this.summary());
     return { ok: true, summary: this.summary() };
   }
 
   private rejected(errors: string[]): ReloadResult {
-    this.reloads.failed++;
+    Object.assign(this.reloads, { failed: this.reloads.failed + 1, lastAt: Date.now(), lastOk: false });
     this.log.error("config reload rejected; the running config stays", { problems: errors });
     return { ok: false, errors };
   }
@@ -235,6 +241,7 @@ export class Appliance {
   private closeAll(): void {
     this.hosts.stop();
     this.memoryKeeper?.stop();
+    this.requestRate.stop();
     this.dns.closeAll();
     for (const list of this.upstreams.values()) for (const u of list) u.close();
     this.http.stopAll();

@@ -4,6 +4,7 @@ import { startFakeUpstream, type FakeUpstream } from "./helpers/fake-upstream";
 import { startInProcess, type Started } from "./helpers/appliance";
 import { query } from "./helpers/dns";
 import { bearerMatches } from "../src/admin/app";
+import { readExposition, sumOf, valueOf } from "./helpers/exposition";
 
 let up: FakeUpstream;
 let s: Started;
@@ -14,11 +15,7 @@ beforeAll(async () => {
 afterAll(async () => { await s.stop(); await up.stop(); });
 
 const req = (path: string, init?: RequestInit) => s.app.adminApp.request(path, init);
-const metric = async (line: RegExp) => {
-  const text = await (await req("/metrics")).text();
-  const m = text.split("\n").find((l) => line.test(l));
-  return m === undefined ? undefined : Number(m.split(" ").at(-1));
-};
+const scrape = async () => await readExposition(await (await req("/metrics")).text());
 
 test("GET /health is OK while the process runs", async () => {
   const r = await req("/health");
@@ -39,20 +36,22 @@ describe("metrics move with traffic", () => {
   test("content type and families", async () => {
     const r = await req("/metrics");
     expect(r.headers.get("content-type")).toContain("text/plain; version=0.0.4");
-    const text = await r.text();
+    const names = (await readExposition(await r.text())).map((f) => f.name);
     for (const name of ["coredns_dns_requests_total", "coredns_dns_responses_total", "coredns_dns_request_duration_seconds", "coredns_cache_entries",
-      "coredns_cache_hits_total", "coredns_cache_misses_total", "coredns_cache_served_stale_total", "coredns_cache_evictions_total",
+      "coredns_cache_hits_total", "coredns_cache_misses_total", "coredns_cache_requests_total", "coredns_cache_served_stale_total", "coredns_cache_evictions_total",
       "coredns_cache_prefetch_total", "coredns_proxy_request_duration_seconds", "coredns_proxy_healthcheck_failures_total",
       "coredns_forward_max_concurrent_rejects_total", "coredns_proxy_conn_cache_hits_total", "coredns_proxy_conn_cache_misses_total",
-      "localdns_build_info", "localdns_process_resident_memory_bytes", "localdns_cache_bytes", "localdns_upstream_up", "localdns_config_reloads_total"]) {
-      expect(text).toContain(`# TYPE ${name} `);
+      "localdns_build_info", "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
+      "process_start_time_seconds", "localdns_cache_bytes", "localdns_upstream_up", "localdns_config_reloads_total"]) {
+      expect({ name, present: names.includes(name) }).toEqual({ name, present: true });
     }
   });
 
-  test("a miss then a hit; a flush makes the next query a miss again", async () => {
-    const hits = async () => (await metric(/^coredns_cache_hits_total\{type="success"\}/)) ?? 0;
-    const misses = async () => (await metric(/^coredns_cache_misses_total/)) ?? 0;
-    const [h0, m0] = [await hits(), await misses()];
+  test("a miss then a hit; a flush makes the next query a miss again; cache series carry server and zones", async () => {
+    const at = { server: "vnetDNS", zones: "." };
+    const hits = async () => valueOf(await scrape(), "coredns_cache_hits_total", { ...at, type: "success" });
+    const misses = async () => valueOf(await scrape(), "coredns_cache_misses_total", at);
+    const [h0, m0] = [(await hits())!, (await misses())!];
     await query(s.vnet.host, s.vnet.port, "metric.example.org");
     expect([await hits() - h0, await misses() - m0]).toEqual([0, 1]);
     await query(s.vnet.host, s.vnet.port, "metric.example.org");
@@ -61,9 +60,12 @@ describe("metrics move with traffic", () => {
     expect(await f.json()).toEqual({ flushed: 1 });
     await query(s.vnet.host, s.vnet.port, "metric.example.org");
     expect([await hits() - h0, await misses() - m0]).toEqual([1, 2]);
-    expect(await metric(/^coredns_dns_requests_total\{server="vnetDNS",zone="\.",proto="udp",family="1",type="A"\}/)).toBeGreaterThanOrEqual(3);
-    expect(await metric(/^coredns_dns_responses_total\{server="vnetDNS",zone="\.",rcode="NOERROR"\}/)).toBeGreaterThanOrEqual(3);
-    expect(await metric(/^coredns_proxy_request_duration_seconds_count\{to="127.0.0.3:\d+",rcode="NOERROR"\}/)).toBeGreaterThanOrEqual(2);
+    const m = await scrape();
+    expect(valueOf(m, "coredns_cache_requests_total", at)).toBe(h0 + m0 + 3);
+    expect(valueOf(m, "coredns_cache_misses_total", { server: "kubeDNS", zones: "cluster.local" })).toBe(0);
+    expect(valueOf(m, "coredns_dns_requests_total", { server: "vnetDNS", zone: ".", proto: "udp", family: "1", type: "A" })).toBeGreaterThanOrEqual(3);
+    expect(valueOf(m, "coredns_dns_responses_total", { server: "vnetDNS", zone: ".", rcode: "NOERROR" })).toBeGreaterThanOrEqual(3);
+    expect(sumOf(m, "coredns_proxy_request_duration_seconds_count", { destination: "VnetDNS", rcode: "NOERROR" })).toBe(2);
   });
 });
 
@@ -86,9 +88,11 @@ describe("cache control", () => {
   });
 });
 
-test("GET /config is the effective config with defaults filled in", async () => {
+test("GET /config is the config in the file's shape with defaults filled in", async () => {
   const c = await (await req("/config")).json();
-  expect(c.zones.vnetDNS.find((z: any) => z.zone === ".").maxConcurrent).toBe(1000);
+  expect(c.vnetDNSOverrides["."].maxConcurrent).toBe(1000);
+  expect(c.kubeDNSOverrides["cluster.local"].protocol).toBe("ForceTCP");
+  expect(c.upstreams.VnetDNS).toEqual([`${up.host}:${up.port}`]);
 });
 
 test("POST /reload without a source is a 400 with the reason", async () => {
