@@ -22,7 +22,11 @@ export function renderStatus(s: Status): string {
   const c = s.cache;
   const ratio = c.hitRatio === null ? "no lookups yet" : `hit ratio ${(c.hitRatio * 100).toFixed(1)}% (${c.hits} hits, ${c.misses} misses)`;
   row("cache", `${c.entries} entries, ${mib(c.bytes)} of ${mib(c.maxBytes)}, ${ratio}`);
-  row("queries", s.queriesPerSecond === null ? `${s.queriesTotal} since start` : `${s.queriesPerSecond.toFixed(1)}/s over the last ${s.windowSeconds} s (${s.queriesTotal} since start)`);
-  row("reloads", `${s.reloads.ok} ok, ${s.reloads.failed} failed`);
+  const rates: string[] = [];
+  if (s.lastMinute) rates.push(`${s.lastMinute.perSecond.toFixed(1)}/s over the last ${s.lastMinute.seconds >= 59 ? "minute" : `${s.lastMinute.seconds} s`}`);
+  if (s.queriesPerSecond !== null) rates.push(`${s.queriesPerSecond.toFixed(1)}/s over the last ${s.windowSeconds} s (measured)`);
+  row("queries", rates.length ? `${rates.join(", ")} (${s.queriesTotal} since start)` : `${s.queriesTotal} since start`);
+  const last = s.reloads.last ? `, last at ${s.reloads.last.at} ${s.reloads.last.ok ? "(applied)" : "(rejected)"}` : "";
+  row("reloads", `${s.reloads.ok} ok, ${s.reloads.failed} failed${last}`);
   return lines.join("\n") + "\n";
 }

@@ -1,5 +1,5 @@
 // `localdns status`: a summary of a running localdns for the operator on the node, read from its
-// admin API (/health, /ready, /config, /cache/stats, /metrics) over HTTP. Every request has a
+// admin API (/health, /ready, /config, /cache/stats, /status, /metrics) over HTTP. Every request has a
 // timeout and every answer a size cap, so a wedged or hostile listener cannot hang or bloat it.
 import { formatEndpoint, type Endpoint } from "./config/endpoint";
 import type { StatusArgs } from "./status-args";
@@ -24,7 +24,11 @@ export interface Status {
   queriesPerSecond: number | null;
   windowSeconds: number;
   queriesTotal: number;
-  reloads: { ok: number; failed: number };
+  /** The server's own count over the last minute (it samples every few seconds), and the seconds
+   * that covers (less than 60 in the first minute after start); null before it has a second's worth. */
+  lastMinute: { perSecond: number; seconds: number } | null;
+  uptimeSeconds: number | null;
+  reloads: { ok: number; failed: number; last: { at: string; ok: boolean } | null };
 }
 
 interface Reply { status: number; body: string }
@@ -102,6 +106,10 @@ export async function gatherStatus(admin: Endpoint, windowSeconds: number, token
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     after = parseExposition((await get(base, "/metrics", token)).body);
   }
+  // after the window: the server's minute then covers at least the window too
+  const st = json(await get(base, "/status", token), "/status");
+  const reloadsSeen = (st.reloads ?? {}) as { last?: { at?: unknown; ok?: unknown } | null };
+  const last = reloadsSeen.last && typeof reloadsSeen.last.at === "string" ? { at: reloadsSeen.last.at, ok: reloadsSeen.last.ok === true } : null;
   const elapsed = (performance.now() - startedAt) / 1000;
   const requests = (s: Sample[]) => total(s, "coredns_dns_requests_total");
   let reasons: string[] = [];
@@ -128,7 +136,9 @@ export async function gatherStatus(admin: Endpoint, windowSeconds: number, token
     queriesPerSecond: windowSeconds > 0 ? Math.max(0, requests(after) - requests(before)) / elapsed : null,
     windowSeconds: windowSeconds > 0 ? Math.round(elapsed * 10) / 10 : 0,
     queriesTotal: requests(after),
-    reloads: { ok: total(after, "localdns_config_reloads_total", { result: "success" }), failed: total(after, "localdns_config_reloads_total", { result: "failure" }) },
+    lastMinute: typeof st.queriesPerSecond === "number" ? { perSecond: st.queriesPerSecond, seconds: num(st.rateWindowSeconds) } : null,
+    uptimeSeconds: typeof st.uptimeSeconds === "number" ? st.uptimeSeconds : null,
+    reloads: { ok: total(after, "localdns_config_reloads_total", { result: "success" }), failed: total(after, "localdns_config_reloads_total", { result: "failure" }), last },
   };
 }
 

@@ -56,8 +56,11 @@ describe("a running localdns", () => {
         { destination: "VnetDNS", to, up: true, queries: 3, failures: 0 },
       ],
       cache: { entries: 3, maxBytes: 32 * 1024 * 1024, hits: 3, misses: 3, hitRatio: 0.5 },
-      reloads: { ok: 0, failed: 0 },
+      reloads: { ok: 0, failed: 0, last: null },
     });
+    expect(s.lastMinute.seconds).toBeGreaterThanOrEqual(1);
+    expect(s.lastMinute.perSecond).toBeGreaterThan(0); // the queries above, within the first minute
+    expect(s.uptimeSeconds).toBeGreaterThanOrEqual(1);
     expect(s.queriesTotal).toBeGreaterThanOrEqual(6); // and the readiness probe's health-check queries
     expect(s.queriesPerSecond).toBeGreaterThanOrEqual(0);
     expect(s.windowSeconds).toBeGreaterThanOrEqual(1);
@@ -79,7 +82,7 @@ describe("a running localdns", () => {
       `            VnetDNS         ${to.padEnd(w)}  up    3 queries, 0 failures`,
     ]);
     expect(lines[5]).toMatch(/^cache       3 entries, \d+\.\d MiB of 32\.0 MiB, hit ratio 50\.0% \(3 hits, 3 misses\)$/);
-    expect(lines[6]).toMatch(/^queries     \d+ since start$/);
+    expect(lines[6]).toMatch(/^queries     \d+\.\d\/s over the last (\d+ s|minute) \(\d+ since start\)$/);
     expect(lines[7]).toBe("reloads     0 ok, 0 failed");
     expect(lines).toHaveLength(8);
   });
