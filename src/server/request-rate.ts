@@ -34,7 +34,7 @@ export class RequestRate {
     let oldest = -1;
     for (let k = 0; k < kept; k++) {
       const i = (this.count - kept + k) % SLOTS;
-      if (now - this.at[i] <= RATE_WINDOW_MS + SAMPLE_MS / 2) { oldest = i; break; }
+      if (now - this.at[i] <= RATE_WINDOW_MS) { oldest = i; break; }
     }
     if (oldest < 0) return null;
     const seconds = (now - this.at[oldest]) / 1000;
