@@ -78,7 +78,7 @@ function podEnvironment(mode: KubernetesMode) {
   const secret: any = r.objects.find((o: any) => o.kind === "Secret");
   const spec = ds.spec.template.spec;
   const env: PodEnvironment = {
-    node, rootfs: image.rootfs, image: image.config, volumes: spec.volumes, configMaps: { [cm.metadata.name]: cm.data }, secrets: { [secret.metadata.name]: secret.stringData },
+    node, rootfs: image.rootfs, image: image.config, volumes: spec.volumes, configMaps: { [cm.metadata.name]: cm.data }, secrets: secret ? { [secret.metadata.name]: secret.stringData } : {},
     nodeRoot: join(dir, "node-fs"), resolvConf: `nameserver ${COREDNS[1]}\n`, env: KUBELET_ENV, scratch: join(dir, "scratch"),
   };
   return { spec, env };

@@ -45,12 +45,18 @@ const CUSTOM_CONFIG = JSON.stringify({
   upstreams: { ClusterCoreDNS: ["service:kube-dns-upstream"], VnetDNS: ["192.0.2.53"] },
   kubeDNSOverrides: { "cluster.local": { serveStale: "Verify", protocol: "PreferUDP" } },
 });
+// the admin API on the node address: its mutating calls need the token, which the pods get from the Secret
+const TOKEN_CONFIG = JSON.stringify({
+  upstreams: { ClusterCoreDNS: ["service:kube-dns"], VnetDNS: ["192.0.2.53"] },
+  admin: { listen: "0.0.0.0:8181", allowNonLoopback: true, token: "env:LOCALDNS_ADMIN_TOKEN" },
+});
 const EXPLICIT_CONFIG = JSON.stringify({ listeners: { vnetDNS: ["169.254.10.10:53"], kubeDNS: ["169.254.10.11:53"] }, upstreams: { ClusterCoreDNS: ["10.96.0.10"], VnetDNS: ["192.0.2.53"] } });
 const RENDERINGS: [string, Partial<ManifestOptions>][] = [];
 for (const mode of ["linklocal", "intercept"] as KubernetesMode[])
   for (const podMonitor of [false, true]) RENDERINGS.push([`${mode}${podMonitor ? " + PodMonitor" : ""}`, { mode, podMonitor }]);
 RENDERINGS.push(["intercept, custom config, no Secret", { configText: CUSTOM_CONFIG, secret: false }]);
 RENDERINGS.push(["linklocal, explicit addresses, namespace dns-cache, another image", { mode: "linklocal", configText: EXPLICIT_CONFIG, namespace: "dns-cache", image: "registry.example/dns/localdns@sha256:" + "a".repeat(64) }]);
+RENDERINGS.push(["linklocal, the admin API on the node address with the token from the Secret", { mode: "linklocal", configText: TOKEN_CONFIG }]);
 
 describe("every rendering is valid Kubernetes (v1.36 API schema, unknown fields refused)", () => {
   for (const [name, o] of RENDERINGS) {
@@ -79,23 +85,34 @@ describe("every rendering is valid Kubernetes (v1.36 API schema, unknown fields 
 describe("what is rendered", () => {
   test("objects come in creation order: kube-dns-upstream (intercept only) before the DaemonSet", () => {
     const kinds = (o: Partial<ManifestOptions>) => render(o).objects.map((x: any) => `${x.kind}/${x.metadata.name}`);
-    expect(kinds({ mode: "intercept", podMonitor: true })).toEqual(["ServiceAccount/localdns", "Secret/localdns-admin", "ConfigMap/localdns", "Service/kube-dns-upstream", "DaemonSet/localdns", "PodMonitor/localdns"]);
-    expect(kinds({ mode: "linklocal" })).toEqual(["ServiceAccount/localdns", "Secret/localdns-admin", "ConfigMap/localdns", "DaemonSet/localdns"]);
-    expect(kinds({ mode: "linklocal", secret: false })).toEqual(["ServiceAccount/localdns", "ConfigMap/localdns", "DaemonSet/localdns"]);
+    expect(kinds({ mode: "intercept", podMonitor: true })).toEqual(["ServiceAccount/localdns", "ConfigMap/localdns", "Service/kube-dns-upstream", "DaemonSet/localdns", "PodMonitor/localdns"]);
+    expect(kinds({ mode: "linklocal" })).toEqual(["ServiceAccount/localdns", "ConfigMap/localdns", "DaemonSet/localdns"]);
+    expect(kinds({ mode: "linklocal", configText: TOKEN_CONFIG })).toEqual(["ServiceAccount/localdns", "Secret/localdns-admin", "ConfigMap/localdns", "DaemonSet/localdns"]);
+    expect(kinds({ mode: "linklocal", configText: TOKEN_CONFIG, secret: false })).toEqual(["ServiceAccount/localdns", "ConfigMap/localdns", "DaemonSet/localdns"]);
   });
 
-  test("the admin token: a new random one in the Secret per rendering, given to every container from it, never in the config", () => {
-    const a = render();
-    const b = render();
+  test("the default config: metrics on the node address (that listener has no mutating API), the admin API on loopback, no token, no Secret", () => {
+    for (const mode of ["linklocal", "intercept"] as KubernetesMode[]) {
+      const r = render({ mode });
+      expect(JSON.parse(r.config).admin).toEqual({ listen: "127.0.0.1:8181", metricsListen: "0.0.0.0:9253" });
+      expect(byKind(r.objects, "Secret")).toEqual([]);
+      const s = podSpec(r.objects);
+      for (const c of [...(s.initContainers ?? []), ...s.containers]) expect(c.env).toBeUndefined();
+    }
+  });
+
+  test("a config that reads the admin token from the Secret: a new random one per rendering, given to every container from it, never in the config", () => {
+    const a = render({ configText: TOKEN_CONFIG });
+    const b = render({ configText: TOKEN_CONFIG });
     const token = (r: ReturnType<typeof render>) => byKind(r.objects, "Secret")[0].stringData.token as string;
     expect(token(a)).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(token(a)).not.toBe(token(b));
     expect(a.config).toBe(b.config);
     expect(a.config).not.toContain(token(a));
-    expect(JSON.parse(a.config).admin).toEqual({ listen: "127.0.0.1:8181", metricsListen: "0.0.0.0:9253", allowNonLoopback: true, token: "env:LOCALDNS_ADMIN_TOKEN" });
+    expect(JSON.parse(a.config).admin).toEqual({ listen: "0.0.0.0:8181", allowNonLoopback: true, token: "env:LOCALDNS_ADMIN_TOKEN" });
     const fromSecret = [{ name: "LOCALDNS_ADMIN_TOKEN", valueFrom: { secretKeyRef: { name: "localdns-admin", key: "token" } } }];
     for (const mode of ["linklocal", "intercept"] as KubernetesMode[]) {
-      const s = podSpec(render({ mode }).objects);
+      const s = podSpec(render({ mode, configText: TOKEN_CONFIG }).objects);
       for (const c of [...(s.initContainers ?? []), ...s.containers]) expect(c.env).toEqual(fromSecret);
     }
   });
@@ -169,7 +186,6 @@ describe.skipIf(!built)("the binary", () => {
         const without = cli(["validate", "--config", p]);
         expect(without.status).toBe(1);
         expect(without.err).toContain("service:kube-dns: KUBE_DNS_SERVICE_HOST is not set");
-        expect(without.err).toContain("admin.token: LOCALDNS_ADMIN_TOKEN is not set (from env:LOCALDNS_ADMIN_TOKEN)");
         if (mode === "intercept") expect(without.err).toContain("service:kube-dns-upstream: KUBE_DNS_UPSTREAM_SERVICE_HOST is not set");
       });
     }

@@ -30,7 +30,14 @@ describe("admin API binding", () => {
   });
 
   const nonLoopback = ["0.0.0.0:8181", "10.0.0.1:8181", "169.254.10.10:8181", "[::]:8181", "[fd00::1]:8181", "[::ffff:127.0.0.1]:8181", "192.168.1.1:9153"];
-  for (const key of ["listen", "metricsListen"] as const) {
+  test("admin.metricsListen (only /metrics and /health) may be on any address, with no token", () => {
+    for (const addr of nonLoopback) {
+      const r = buildConfig({ admin: { metricsListen: addr } }, readFile);
+      expect({ addr, ok: r.ok }).toEqual({ addr, ok: true });
+    }
+  });
+
+  for (const key of ["listen"] as const) {
     test(`admin.${key} on a non-loopback address is a config error unless admin.allowNonLoopback`, () => {
       for (const addr of nonLoopback) {
         const r = buildConfig({ admin: { [key]: addr } }, readFile);

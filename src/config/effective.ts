@@ -219,7 +219,8 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
     const e = parseEndpoint(text, null);
     if (typeof e === "string") { errors.push(`admin.${k}: ${e}`); continue; }
     const loopback = e.family === 4 ? e.host.startsWith("127.") : e.host === "::1";
-    if (!loopback && !allowNonLoopback) errors.push(`admin.${k}: ${text} is not a loopback address; set admin.allowNonLoopback (and admin.token) to expose it`);
+    // the metrics listener serves /metrics and /health only: any address may have it
+    if (!loopback && !allowNonLoopback && k === "listen") errors.push(`admin.${k}: ${text} is not a loopback address; set admin.allowNonLoopback (and admin.token) to expose it`);
     admin[k] = e;
   }
 

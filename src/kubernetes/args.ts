@@ -4,9 +4,10 @@ import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, MODES, type KubernetesMode } from "./
 export const KUBERNETES_USAGE = `Usage: localdns kubernetes manifest [--mode linklocal|intercept] [--image REF]
                                     [--config FILE] [--namespace NS] [--pod-monitor] [--no-secret]
 
-Prints the YAML to apply (kubectl apply -f -): ServiceAccount, the admin token Secret (a new random
-token each time), ConfigMap with the config, the kube-dns-upstream Service (intercept), the DaemonSet
-and, with --pod-monitor, a PodMonitor.
+Prints the YAML to apply (kubectl apply -f -): ServiceAccount, ConfigMap with the config, the
+kube-dns-upstream Service (intercept), the DaemonSet and, with --pod-monitor, a PodMonitor; and
+when the config reads admin.token from "env:LOCALDNS_ADMIN_TOKEN", the admin token Secret (a new
+random token each time).
   --mode linklocal   listen on 169.254.10.10/.11; point the kubelet's clusterDNS at 169.254.10.11
   --mode intercept   (default) also answer on the cluster DNS Service address on each node, so pods
                      need no change; removed again when localdns stops

@@ -1,7 +1,7 @@
 // The config each mode runs with by default (the ConfigMap's content). Cluster addresses are
 // "service:NAME" references, so the same file works on every cluster: the kubelet tells the pod where
 // kube-dns (and, for intercept, kube-dns-upstream) are.
-import { ADMIN_PORT, CACHE_DIR, METRICS_PORT, TOKEN_ENV, type KubernetesMode } from "./options";
+import { ADMIN_PORT, CACHE_DIR, METRICS_PORT, type KubernetesMode } from "./options";
 
 export const CLUSTER_DNS_SERVICE = "kube-dns";
 export const UPSTREAM_SERVICE = "kube-dns-upstream";
@@ -21,8 +21,9 @@ export function defaultConfig(mode: KubernetesMode): Record<string, unknown> {
       // with dnsPolicy Default the kubelet gives the pod the node's resolv.conf
       VnetDNS: "/etc/resolv.conf",
     },
-    // metrics on every node address, for Prometheus; the token (from the Secret) guards mutating calls
-    admin: { listen: `127.0.0.1:${ADMIN_PORT}`, metricsListen: `0.0.0.0:${METRICS_PORT}`, allowNonLoopback: true, token: `env:${TOKEN_ENV}` },
+    // metrics on every node address, for Prometheus: that listener serves /metrics and /health only,
+    // so it needs no token; the full admin API stays on the pod's loopback
+    admin: { listen: `127.0.0.1:${ADMIN_PORT}`, metricsListen: `0.0.0.0:${METRICS_PORT}` },
     cache: { snapshotPath: `${CACHE_DIR}/cache.snapshot` },
   };
 }

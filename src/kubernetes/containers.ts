@@ -34,8 +34,8 @@ const UNPRIVILEGED: YamlValue = {
   capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
 };
 
-// every container loads the config, and the config names the token
-const tokenEnv = [{ name: TOKEN_ENV, valueFrom: { secretKeyRef: { name: ADMIN_SECRET, key: "token" } } }];
+// every container loads the config: where the config names the token, each gets it from the Secret
+const tokenEnv = (o: ManifestOptions) => (o.tokenFromSecret ? [{ name: TOKEN_ENV, valueFrom: { secretKeyRef: { name: ADMIN_SECRET, key: "token" } } }] : undefined);
 const configMount = { name: "config", mountPath: CONFIG_DIR, readOnly: true };
 const networkMounts = [{ name: "state", mountPath: STATE_DIR }, { name: "xtables-lock", mountPath: XTABLES_LOCK }];
 
@@ -45,7 +45,7 @@ export function setUpContainer(o: ManifestOptions): YamlValue {
     image: o.image,
     imagePullPolicy: "IfNotPresent",
     args: ["network", "up", "--config", CONFIG_PATH],
-    env: tokenEnv,
+    env: tokenEnv(o),
     resources: SET_UP_RESOURCES,
     // NET_BIND_SERVICE only because the binary carries it as a file capability: the kernel refuses to
     // exec such a binary when the bounding set lacks it (EPERM), even for root
@@ -61,7 +61,7 @@ export function serverContainer(o: ManifestOptions): YamlValue {
     image: o.image,
     imagePullPolicy: "IfNotPresent",
     args: intercept ? ["run", "--network", "--config", CONFIG_PATH] : ["run", "--config", CONFIG_PATH],
-    env: tokenEnv,
+    env: tokenEnv(o),
     ports: [
       { name: "dns", containerPort: 53, protocol: "UDP" },
       { name: "dns-tcp", containerPort: 53, protocol: "TCP" },

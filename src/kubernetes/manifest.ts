@@ -56,9 +56,11 @@ export function renderManifest(o: ManifestOptions): Rendered {
   if (errors.length) return { ok: false, errors };
 
   const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
-  const objects: YamlValue[] = [serviceAccount(o), ...(o.secret ? [adminSecret(o)] : []), configMap(o, text)];
+  // the Secret and the variable only where the config reads the token from them
+  const withToken = { ...o, tokenFromSecret: token === `env:${TOKEN_ENV}` };
+  const objects: YamlValue[] = [serviceAccount(o), ...(o.secret && withToken.tokenFromSecret ? [adminSecret(o)] : []), configMap(o, text)];
   if (o.mode === "intercept") objects.push(upstreamService());
-  objects.push(daemonSet(o, hash));
+  objects.push(daemonSet(withToken, hash));
   if (o.podMonitor) objects.push(podMonitor(o));
   return { ok: true, objects, yaml: toYamlDocuments(objects), config: text };
 }

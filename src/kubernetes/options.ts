@@ -12,8 +12,11 @@ export interface ManifestOptions {
   /** The config file's text, or null for the mode's default config. */
   configText: string | null;
   podMonitor: boolean;
-  /** Emit the admin token Secret (with a new random token); false: the user creates it. */
+  /** Emit the admin token Secret (with a new random token) when the config reads one; false: the
+   * user creates it. */
   secret: boolean;
+  /** Set by the rendering: the config reads admin.token from the Secret (env:LOCALDNS_ADMIN_TOKEN). */
+  tokenFromSecret?: boolean;
 }
 
 /** The name `npm run image` gives the image (what `podman load` shows); push it and pass --image. */
@@ -34,7 +37,9 @@ export const STATE_DIR = "/run/localdns";
 /** iptables' lock file, shared with kube-proxy on the node. */
 export const XTABLES_LOCK = "/run/xtables.lock";
 
-/** The admin token (the metrics listener is reachable from the network, so mutating calls need it). */
+/** The admin token, for a config that exposes the admin API beyond the pod (admin.listen on a node
+ * address with admin.allowNonLoopback): its mutating calls then need it. The default config keeps the
+ * admin API on loopback and has none. */
 export const ADMIN_SECRET = "localdns-admin";
 export const TOKEN_ENV = "LOCALDNS_ADMIN_TOKEN";
 

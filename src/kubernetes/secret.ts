@@ -1,6 +1,7 @@
-// The admin API's bearer token. The metrics listener serves the admin API on every node address, so
-// its mutating calls (cache flush, reload) need the token; scraping /metrics does not. A new random
-// token per rendering; pods read it at start.
+// The admin API's bearer token, for a config that reads it from the Secret (env:LOCALDNS_ADMIN_TOKEN):
+// one that puts the admin API on a node address, whose mutating calls (cache flush, reload) then need
+// it. The default config has none: its metrics listener serves only /metrics and /health. A new
+// random token per rendering; pods read it at start.
 import { randomBytes } from "node:crypto";
 import type { YamlValue } from "./yaml";
 import { ADMIN_SECRET, LABELS, type ManifestOptions } from "./options";
