@@ -149,3 +149,18 @@ describe("RequestRate", () => {
     expect(rate.perSecond()).toEqual({ perSecond: 1, seconds: 60 });
   });
 });
+
+test("HEAD is answered wherever GET is, without a body", async () => {
+  const app = createAdminApp(await deps(configOf(FILE)));
+  for (const path of ["/health", "/metrics", "/config", "/status"]) {
+    const r = await app.request(path, { method: "HEAD" });
+    expect({ path, status: r.status, body: await r.text() }).toEqual({ path, status: 200, body: "" });
+  }
+});
+
+test("a token Hono's bearerAuth could never accept (outside RFC 6750's token68) is a config error", () => {
+  const r = buildConfig({ ...FILE, admin: { token: "has spaces in it, 0123456789" } }, noFiles);
+  expect(r.ok).toBe(false);
+  expect(!r.ok && r.errors).toEqual(["admin.token: expected letters, digits and -._~+/ (then = padding), as a bearer token is written"]);
+  expect(buildConfig({ ...FILE, admin: { token: "abcDEF0123456789-._~+/==" } }, noFiles).ok).toBe(true);
+});

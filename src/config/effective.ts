@@ -211,6 +211,9 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
   const allowNonLoopback = f.admin?.allowNonLoopback ?? false;
   const token = resolveSecretRef(f.admin?.token ?? null, env); // "env:NAME": from a (Kubernetes Secret) variable
   if (typeof token === "object" && token !== null) errors.push(`admin.token: ${token.error}`);
+  // RFC 6750's token68, what a bearer token can be written as (Hono's bearerAuth refuses the rest)
+  else if (typeof token === "string" && !/^[A-Za-z0-9._~+/-]+=*$/.test(token))
+    errors.push(`admin.token: expected letters, digits and -._~+/ (then = padding), as a bearer token is written${f.admin?.token?.startsWith("env:") ? ` (from ${f.admin.token})` : ""}`);
   const admin = { listen: null as Endpoint | null, metricsListen: null as Endpoint | null, allowNonLoopback, token: typeof token === "string" ? token : null, readyOnListeners: f.admin?.readyOnListeners ?? false };
   // whoever reaches a non-loopback admin listener could flush the cache and reload: only with a token
   if (allowNonLoopback && token === null) errors.push("admin.allowNonLoopback: needs admin.token (mutating endpoints would be open to anyone who can reach the listener)");
