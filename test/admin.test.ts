@@ -41,7 +41,7 @@ describe("metrics move with traffic", () => {
       "coredns_cache_hits_total", "coredns_cache_misses_total", "coredns_cache_requests_total", "coredns_cache_served_stale_total", "coredns_cache_evictions_total",
       "coredns_cache_prefetch_total", "coredns_proxy_request_duration_seconds", "coredns_proxy_healthcheck_failures_total",
       "coredns_forward_max_concurrent_rejects_total", "coredns_proxy_conn_cache_hits_total", "coredns_proxy_conn_cache_misses_total",
-      "localdns_build_info", "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
+      "localdns_build_info", "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_max_fds", // bun: /proc/self readable
       "process_start_time_seconds", "localdns_cache_bytes", "localdns_upstream_up", "localdns_config_reloads_total"]) {
       expect({ name, present: names.includes(name) }).toEqual({ name, present: true });
     }

@@ -8,15 +8,15 @@ export function renderProcessMetrics(o: Exposition, d: Pick<AdminDeps, "rt" | "v
   o.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
   o.sample("process_resident_memory_bytes", {}, d.rt.rss());
   const p = readProcessStats();
-  if (p) {
-    o.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
-    o.sample("process_cpu_seconds_total", {}, p.cpuSeconds);
+  o.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+  o.sample("process_cpu_seconds_total", {}, p.cpuSeconds);
+  o.family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+  o.sample("process_start_time_seconds", {}, p.startTimeSeconds);
+  if (p.openFds !== null && p.maxFds !== null) {
     o.family("process_open_fds", "gauge", "Number of open file descriptors.");
     o.sample("process_open_fds", {}, p.openFds);
     o.family("process_max_fds", "gauge", "Maximum number of open file descriptors (-1: unlimited).");
     o.sample("process_max_fds", {}, p.maxFds);
-    o.family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-    o.sample("process_start_time_seconds", {}, p.startTimeSeconds);
   }
   o.family("localdns_build_info", "gauge", "Build information.");
   o.sample("localdns_build_info", { version: d.version, runtime: `${d.rt.name} ${d.rt.version}` }, 1);
