@@ -1,4 +1,4 @@
-// localdns side by side with unbound (1 thread) and dnsmasq, on loopback only. Started by bench/run.sh
+// localdns side by side with unbound (1 thread), dnsmasq and dnsdist (packet cache), on loopback only. Started by bench/run.sh
 // (`npm run bench`), which installs the system tools and builds dist/localdns first.
 //
 // Topology (every address in 127.0.0.0/8; nothing forwards anywhere else):
@@ -6,37 +6,43 @@
 //                          TTL 300), wild.example (a wildcard: every new name is a cache miss)
 //   dist/localdns          kube listener 127.0.0.1:5454 (vnet 5453), both destinations → knotd
 //   unbound -1 thread      127.0.0.1:5401 → knotd      dnsmasq 127.0.0.1:5402 → knotd
+//   dnsdist                127.0.0.1:5403 → knotd (packet cache; one UDP listener thread)
+//   (bench/lib/systems.ts: PEERS picks a subset; LOCALDNS_BENCH_ARGS/ENV and a second localdns column)
 //   bench/relay.ts         127.0.0.3:5390 → knotd, holding every packet RELAY_DELAY_MS each way
 //   a second localdns      127.0.0.1:5464 → the relay (scenario 5)
 // The server under test, knotd and the relay run on SERVER_CPU; dnsperf (1 thread, 10 clients) on
-// LOAD_CPU. All three caches run for the whole run and take turns: for each phase, ROUNDS rounds of
-// localdns, unbound, dnsmasq (the starting system rotates each round), each re-warmed (two passes over
-// the names) right before it is measured. Figures are medians over rounds; ratios are to unbound.
+// LOAD_CPU. All the caches run for the whole run and take turns: for each phase, ROUNDS rounds of
+// localdns, unbound, dnsmasq, dnsdist (the starting system rotates each round), each re-warmed (two passes
+// over the names) right before it is measured. Figures are medians over rounds; ratios are to unbound.
 //
 // Scenarios: (1) hits at max rate: QPS, server CPU µs/query; (2) hits at MID_QPS: server CPU %;
 // (3) hits at LAT_QPS: per-query latency percentiles (dnsperf -v); (4) misses: new names under the
 // wildcard zone at MISS_QPS, latency added over asking knotd directly; (5) direct-through-the-relay vs
 // localdns-in-front-of-the-relay, cluster and external names at RELAY_QPS; (6) upstream queries per
-// 1000 client queries (knotd's mod-stats for 1-3, the relay's counter for 5); (7) localdns RSS after
-// FILL distinct entries, and spawn → first answer to health-check.localdns.local.
+// 1000 client queries (knotd's mod-stats for 1-3, the relay's counter for 5); (7) idle RSS and RSS after
+// FILL distinct entries of a fresh instance of each system, and spawn → first answer to
+// health-check.localdns.local.
 //
 // Writes bench/results/<time>.json (+ latest.json, both git-ignored) and, unless WRITE_MD=0, the
 // generated section of BENCHMARKS.md and bench/charts/*.svg. `bun bench/run.ts --report FILE.json` re-renders those from a
 // results file without measuring.
-import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { mkdirSync, writeFileSync, readFileSync, existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
-import { startPinned, stop, stopAll, killAllSync, alive, cpuSeconds, cpuJiffies, pinnedTo, statusKiB, nonLoopbackTx, txDelta, sh, CLK_TCK, type Proc } from "./lib/procs";
+import { startPinned, stop, stopAll, killAllSync, alive, cpuSeconds, cpuSplit, cpuJiffies, pinnedTo, statusKiB, threadCount, nonLoopbackTx, txDelta, sh, CLK_TCK, type Proc } from "./lib/procs";
 import { dnsperf, pct, median, type DnsperfResult } from "./lib/dnsperf";
 import { waitAnswer, timeToFirstAnswer } from "./lib/dns";
-import { writeZones, writeQueryFiles, writeUniqueNames, knotConf, unboundConf, dnsmasqArgs, localdnsConf, CLUSTER, type Addrs } from "./lib/setup";
-import { renderAndWrite, type Results, type Run } from "./lib/report";
+import { writeZones, writeQueryFiles, writeUniqueNames, knotConf, localdnsConf, CLUSTER, type Addrs } from "./lib/setup";
+import { localdnsVariants, chosenSystems, launch, allPorts } from "./lib/systems";
+import { type Results, type Run, type MemRun } from "./lib/report";
+import { renderAndWrite } from "./lib/report-md";
 
 declare const Bun: any;
 
 const ROOT = resolve(import.meta.dir, "..");
 const env = (k: string, d: number) => (process.env[k] !== undefined && process.env[k] !== "" ? Number(process.env[k]) : d);
-const QUICK = process.env.QUICK === "1";
+const QUICK = process.env.QUICK === "1" || process.env.BENCH_QUICK === "1";
+const NPROC = Number(sh(["nproc"]).trim()) || 1;
 const C = {
   ROUNDS: env("ROUNDS", QUICK ? 1 : 3),
   DUR_MAX: env("DUR_MAX", QUICK ? 2 : 5),
@@ -51,6 +57,7 @@ const C = {
   RELAY_QPS: env("RELAY_QPS", 10_000),
   DUR_RELAY: env("DUR_RELAY", QUICK ? 2 : 6),
   FILL: env("FILL", QUICK ? 20_000 : 100_000),
+  CACHE_ENTRIES: env("CACHE_ENTRIES", 200_000), // dnsdist's packet cache and dnsmasq's memory instance
   FILL_QPS: env("FILL_QPS", 20_000),
   STARTS: env("STARTS", QUICK ? 3 : 7),
   NAMES: env("NAMES", 1000),
@@ -60,13 +67,16 @@ const C = {
   RUN_WAIT: env("RUN_WAIT", QUICK ? 0 : 8),
   WAIT_BUDGET: env("WAIT_BUDGET", QUICK ? 0 : 120),
   SERVER_CPU: process.env.SERVER_CPU ?? "0",
-  LOAD_CPU: process.env.LOAD_CPU ?? "1",
+  LOAD_CPU: process.env.LOAD_CPU ?? (NPROC >= 2 ? "1" : "0"), // one CPU: both share it (the report says so)
 };
 const PHASES = new Set((process.env.PHASES ?? "hits,miss,relay,memory,start").split(","));
 const WORK = process.env.WORK ?? "/tmp/localdns-bench";
-const BINARY = resolve(ROOT, process.env.LOCALDNS_BINARY ?? "dist/localdns");
+const VARIANTS = localdnsVariants(ROOT, process.env);
+const LD = VARIANTS.localdns;
+const BINARY = LD.binary;
+const SYSTEMS = chosenSystems(process.env, VARIANTS);
 const A: Addrs = { listen: "127.0.0.1", up: "127.0.0.2", upPort: 5390, relay: "127.0.0.3", relayPort: 5390, relayControl: 5391 };
-const PORTS = { ldVnet: 5453, ldKube: 5454, unbound: 5401, dnsmasq: 5402, rlVnet: 5463, rlKube: 5464, memVnet: 5473, memKube: 5474, stVnet: 5483, stKube: 5484 };
+const PORTS = { rlVnet: 5463, rlKube: 5464, stVnet: 5483, stKube: 5484 };
 const HEALTH = "health-check.localdns.local";
 
 const t0 = performance.now();
@@ -121,17 +131,18 @@ async function measured(round: number, pid: number | null, opts: Parameters<type
   const ours = pinnedTo(C.SERVER_CPU);
   const o0 = ours.map(cpuSeconds);
   const s0 = cpuJiffies(C.SERVER_CPU), l0 = cpuJiffies(C.LOAD_CPU);
-  const c0 = pid ? cpuSeconds(pid) : NaN;
+  const c0 = pid ? cpuSplit(pid) : { user: NaN, sys: NaN };
   const d = await dnsperf(opts);
-  const c1 = pid ? cpuSeconds(pid) : NaN;
+  const c1 = pid ? cpuSplit(pid) : { user: NaN, sys: NaN };
   const s1 = cpuJiffies(C.SERVER_CPU), l1 = cpuJiffies(C.LOAD_CPU);
   const o1 = ours.map(cpuSeconds);
   const u1 = await upstream();
-  const cpu = c1 - c0;
+  const cpu = c1.user + c1.sys - c0.user - c0.sys;
   const oursS = o1.reduce((n, v, i) => n + (v - o0[i] || 0), 0);
   const run: Run = {
     round, qps: d.qps, sent: d.sent, completed: d.completed, lost: d.lost, runtime: d.runtime, avgMs: d.avgMs,
     cpuS: cpu, cpuPct: (100 * cpu) / d.runtime, usPerQ: (1e6 * cpu) / d.completed,
+    usPerQUser: (1e6 * (c1.user - c0.user)) / d.completed, usPerQSys: (1e6 * (c1.sys - c0.sys)) / d.completed,
     upstream: u1 - u0, upstreamPer1000: (1000 * (u1 - u0)) / d.completed, badRcodes: badRcodes(d),
     loadCpuPct: (100 * d.loadCpuS) / d.runtime,
     foreignServerPct: (100 * (s1.busy - s0.busy - oursS * CLK_TCK)) / (s1.total - s0.total),
@@ -190,20 +201,20 @@ async function main(): Promise<void> {
     renderAndWrite(res, ROOT, process.env.WRITE_MD !== "0");
     return;
   }
-  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: build it with ./node_modules/.bin/bun build/build.ts`);
-  for (const cmd of ["dnsperf", "knotd", "knotc", "unbound", "dnsmasq", "taskset"]) {
+  for (const v of Object.values(VARIANTS)) if (!existsSync(v.binary)) throw new Error(`${v.binary} is missing: build it with ./node_modules/.bin/bun build/build.ts`);
+  for (const cmd of ["dnsperf", "knotd", "knotc", "taskset", ...SYSTEMS.filter((n) => !n.startsWith("localdns"))]) {
     if (spawnSync("sh", ["-c", `command -v ${cmd} || test -x /usr/sbin/${cmd}`]).status !== 0) throw new Error(`missing ${cmd} (bench/run.sh installs it)`);
   }
   mkdirSync(join(WORK, "logs"), { recursive: true });
   const busy = await portsFree([[A.up, A.upPort], [A.relay, A.relayPort], [A.relay, A.relayControl],
-    ...Object.values(PORTS).map((p) => [A.listen, p] as [string, number])]);
+    ...[...Object.values(PORTS), ...allPorts()].map((p) => [A.listen, p] as [string, number])]);
   if (busy.length) throw new Error(`ports in use (another benchmark running?): ${busy.join(", ")}`);
 
   writeZones(WORK, A, C.NAMES);
   const Q = writeQueryFiles(WORK, C.NAMES);
   const res: Results = {
-    meta: machineInfo(), config: { ...C, PHASES: [...PHASES].join(","), addrs: A, ports: PORTS },
-    hits: {}, miss: {}, relay: {}, relayHold: null, memory: null, start: [], txDelta: NaN, durationS: NaN, redos: 0, waitedS: 0,
+    meta: machineInfo(), config: { ...C, PHASES: [...PHASES].join(","), SYSTEMS, localdns: VARIANTS, addrs: A, ports: PORTS },
+    hits: {}, miss: {}, relay: {}, relayHold: null, memory: {}, start: [], txDelta: NaN, durationS: NaN, redos: 0, waitedS: 0,
   };
   log(`machine: ${res.meta.cpu} x${res.meta.nproc}, kernel ${res.meta.kernel}; ${JSON.stringify(C)}`);
   if (C.WAIT_QUIET > 0) {
@@ -220,17 +231,14 @@ async function main(): Promise<void> {
   const up = () => knotQueries();
   if (!Number.isFinite(up()) || up() <= 0) throw new Error("knotc stats mod-stats.request-protocol gives no count");
 
-  const ld = startPinned("localdns", S, [BINARY, "run", "--config", localdnsConf(WORK, "localdns", A, PORTS.ldVnet, PORTS.ldKube, `${A.up}:${A.upPort}`)], join(WORK, "logs/localdns.log"));
-  const ub = startPinned("unbound", S, ["unbound", "-d", "-c", unboundConf(WORK, A, PORTS.unbound)], join(WORK, "logs/unbound.log"));
-  const dm = startPinned("dnsmasq", S, dnsmasqArgs(A, PORTS.dnsmasq), join(WORK, "logs/dnsmasq.log"));
-  const systems: { name: string; port: number; proc: Proc }[] = [
-    { name: "localdns", port: PORTS.ldKube, proc: ld },
-    { name: "unbound", port: PORTS.unbound, proc: ub },
-    { name: "dnsmasq", port: PORTS.dnsmasq, proc: dm },
-  ];
+  const systems: { name: string; port: number; proc: Proc }[] = SYSTEMS.map((name) => {
+    const l = launch(name, "hits", WORK, A, VARIANTS, C.CACHE_ENTRIES);
+    return { name, port: l.port, proc: startPinned(name, S, l.cmd, join(WORK, `logs/${name}.log`), l.env) };
+  });
   for (const s of systems) {
     if (!(await waitAnswer(A.listen, s.port, CLUSTER(1)))) throw new Error(`${s.name} did not answer: ${readFileSync(s.proc.log, "utf8").slice(-800)}`);
-    log(`${s.name} ready (pid ${s.proc.pid}, cpu ${s.proc.cpus})`);
+    res.meta.threads = { ...res.meta.threads, [s.name]: threadCount(s.proc.pid) };
+    log(`${s.name} ready (pid ${s.proc.pid}, cpu ${s.proc.cpus}, ${threadCount(s.proc.pid)} threads)`);
   }
   const warm = (port: number, file = Q.hits) => dnsperf({ server: A.listen, port, file, cpu: L, runs: 2, qps: 20_000 });
 
@@ -276,7 +284,7 @@ async function main(): Promise<void> {
     const relay = startPinned("relay", S, [process.execPath, join(ROOT, "bench/relay.ts"), "--listen", `${A.relay}:${A.relayPort}`,
       "--upstream", `${A.up}:${A.upPort}`, "--delay-ms", String(C.RELAY_DELAY_MS), "--control", String(A.relayControl)], join(WORK, "logs/relay.log"));
     if (!(await waitAnswer(A.relay, A.relayPort, CLUSTER(2)))) throw new Error(`relay did not start: ${readFileSync(relay.log, "utf8")}`);
-    const rl = startPinned("localdns-relay", S, [BINARY, "run", "--config", localdnsConf(WORK, "localdns-relay", A, PORTS.rlVnet, PORTS.rlKube, `${A.relay}:${A.relayPort}`)], join(WORK, "logs/localdns-relay.log"));
+    const rl = startPinned("localdns-relay", S, [BINARY, "run", "--config", localdnsConf(WORK, "localdns-relay", A, PORTS.rlVnet, PORTS.rlKube, `${A.relay}:${A.relayPort}`), ...LD.args], join(WORK, "logs/localdns-relay.log"), LD.env);
     if (!(await waitAnswer(A.listen, PORTS.rlKube, CLUSTER(3)))) throw new Error(`localdns (relay) did not answer: ${readFileSync(rl.log, "utf8").slice(-800)}`);
     const relayCount = async () => { const s = await relayStats(); return s.udpQueries + s.tcpQueries; };
     const paths = [
@@ -303,27 +311,32 @@ async function main(): Promise<void> {
     await stop(relay);
   }
 
-  // ---- (7) memory with FILL entries
+  // ---- (7) memory: a fresh instance of each system, idle, then filled with FILL distinct names
   if (PHASES.has("memory")) {
-    const mem = startPinned("localdns-mem", S, [BINARY, "run", "--config", localdnsConf(WORK, "localdns-mem", A, PORTS.memVnet, PORTS.memKube, `${A.up}:${A.upPort}`)], join(WORK, "logs/localdns-mem.log"));
-    if (!(await waitAnswer(A.listen, PORTS.memKube, HEALTH))) throw new Error(`localdns (memory) did not answer: ${readFileSync(mem.log, "utf8").slice(-800)}`);
-    await Bun.sleep(300);
-    const rssIdle = statusKiB(mem.pid, "VmRSS");
+    const others = Object.fromEntries(systems.map((s) => [s.name, statusKiB(s.proc.pid, "VmRSS")]));
     const file = writeUniqueNames(join(WORK, "q-fill.txt"), `fill${Date.now() % 100000}`, C.FILL);
-    // fill: every name a miss; then a second pass over the same names: all hits if every entry is held
-    const fill = await measured(0, mem.pid, { server: A.listen, port: PORTS.memKube, file, cpu: L, runs: 1, qps: C.FILL_QPS }, up);
-    await Bun.sleep(300);
-    const rssFilled = statusKiB(mem.pid, "VmRSS");
-    const again = await measured(0, mem.pid, { server: A.listen, port: PORTS.memKube, file, cpu: L, runs: 1, qps: C.FILL_QPS }, up);
-    await Bun.sleep(300);
-    res.memory = {
-      entries: C.FILL, fillQps: C.FILL_QPS, fillUpstream: fill.upstream, fillLost: fill.lost, fillUsPerQ: fill.usPerQ,
-      secondPassUpstream: again.upstream, secondPassLost: again.lost,
-      rssIdleKiB: rssIdle, rssKiB: rssFilled, rssAfterHitsKiB: statusKiB(mem.pid, "VmRSS"), hwmKiB: statusKiB(mem.pid, "VmHWM"),
-      others: Object.fromEntries(systems.map((s) => [s.name, statusKiB(s.proc.pid, "VmRSS")])),
-    };
-    log(`memory: ${JSON.stringify(res.memory)}`);
-    await stop(mem);
+    for (const name of SYSTEMS) {
+      const l = launch(name, "memory", WORK, A, VARIANTS, C.CACHE_ENTRIES);
+      const p = startPinned(`${name}-mem`, S, l.cmd, join(WORK, `logs/${name}-mem.log`), l.env);
+      if (!(await waitAnswer(A.listen, l.port, CLUSTER(4)))) throw new Error(`${name} (memory) did not answer: ${readFileSync(p.log, "utf8").slice(-800)}`);
+      await Bun.sleep(500);
+      const rssIdle = statusKiB(p.pid, "VmRSS");
+      // fill: every name a miss; then a second pass over the same names: all hits if every entry is held
+      const fill = await measured(0, p.pid, { server: A.listen, port: l.port, file, cpu: L, runs: 1, qps: C.FILL_QPS }, up);
+      await Bun.sleep(300);
+      const rssFilled = statusKiB(p.pid, "VmRSS");
+      const again = await measured(0, p.pid, { server: A.listen, port: l.port, file, cpu: L, runs: 1, qps: C.FILL_QPS }, up);
+      await Bun.sleep(300);
+      const m: MemRun = {
+        entries: C.FILL, fillQps: C.FILL_QPS, fillUpstream: fill.upstream, fillLost: fill.lost, fillUsPerQ: fill.usPerQ,
+        secondPassUpstream: again.upstream, secondPassLost: again.lost,
+        rssIdleKiB: rssIdle, rssKiB: rssFilled, rssAfterHitsKiB: statusKiB(p.pid, "VmRSS"), hwmKiB: statusKiB(p.pid, "VmHWM"),
+        longRunningKiB: others[name] ?? NaN,
+      };
+      res.memory![name] = m;
+      log(`memory ${name}: ${JSON.stringify(m)}`);
+      await stop(p);
+    }
   }
 
   // ---- (7) start to ready
@@ -331,7 +344,7 @@ async function main(): Promise<void> {
     const cfg = localdnsConf(WORK, "localdns-start", A, PORTS.stVnet, PORTS.stKube, `${A.up}:${A.upPort}`);
     for (let i = 0; i < C.STARTS; i++) {
       let p: Proc | null = null;
-      const ms = await timeToFirstAnswer(() => { p = startPinned("localdns-start", null, [BINARY, "run", "--config", cfg], join(WORK, "logs/localdns-start.log")); }, A.listen, PORTS.stKube, HEALTH);
+      const ms = await timeToFirstAnswer(() => { p = startPinned("localdns-start", null, [BINARY, "run", "--config", cfg, ...LD.args], join(WORK, "logs/localdns-start.log"), LD.env); }, A.listen, PORTS.stKube, HEALTH);
       res.start.push(ms);
       if (p) await stop(p);
       log(`start ${i}: ${f1(ms)} ms`);
@@ -369,6 +382,10 @@ function machineInfo(): Results["meta"] {
     os: (readFileSync("/etc/os-release", "utf8").match(/PRETTY_NAME="?([^"\n]*)/)?.[1]) ?? "?",
     memMiB: Math.round(Number(readFileSync("/proc/meminfo", "utf8").match(/MemTotal:\s+(\d+)/)?.[1]) / 1024),
     bun: first(sh([BINARY, "--version"])),
+    gitRev: sh(["git", "-C", ROOT, "rev-parse", "--short=10", "HEAD"]).trim() + (sh(["git", "-C", ROOT, "status", "--porcelain", "--", "src", "assembly", "build", "package.json"]).trim() ? " (+ uncommitted changes)" : ""),
+    binary: binaryInfo(BINARY),
+    dnsdist: sh(["dnsdist", "--version"]).match(/dnsdist (\S+)/)?.[1] ?? "?",
+    nprocNote: NPROC >= 2 ? "" : "one CPU: server and dnsperf share it",
     unbound: sh(["unbound", "-V"]).match(/Version (\S+)/)?.[1] ?? "?",
     dnsmasq: sh(["dnsmasq", "--version"]).match(/version (\S+)/i)?.[1] ?? "?",
     knot: sh(["knotd", "--version"]).match(/version (\S+)/)?.[1] ?? "?",
@@ -379,9 +396,15 @@ function machineInfo(): Results["meta"] {
   };
 }
 
+/** The binary's size and modification time: which build ran (dist/ is not in git). */
+function binaryInfo(path: string): string {
+  try { const st = statSync(path); return `${path.replace(ROOT + "/", "")}, ${(st.size / 1048576).toFixed(1)} MiB, built ${st.mtime.toISOString().slice(0, 16).replace("T", " ")} UTC`; } catch { return "?"; }
+}
+
 function commandLine(): string {
-  const keys = ["QUICK", "ROUNDS", "DUR_MAX", "DUR_MID", "DUR_LAT", "MID_QPS", "LAT_QPS", "MAXQ", "MISS_QPS", "DUR_MISS", "RELAY_DELAY_MS", "RELAY_QPS", "DUR_RELAY", "FILL", "FILL_QPS", "STARTS", "NAMES", "NOISY_PCT", "MAX_REDOS", "WAIT_QUIET", "RUN_WAIT", "WAIT_BUDGET", "SERVER_CPU", "LOAD_CPU", "PHASES", "LOCALDNS_BINARY"];
-  const set = keys.filter((k) => process.env[k] !== undefined && process.env[k] !== "").map((k) => `${k}=${process.env[k]}`);
+  const keys = ["QUICK", "BENCH_QUICK", "PEERS", "LOCALDNS_BENCH_ARGS", "LOCALDNS_BENCH_ENV", "LOCALDNS_B_BINARY", "LOCALDNS_B_ARGS", "LOCALDNS_B_ENV", "CACHE_ENTRIES", "ROUNDS", "DUR_MAX", "DUR_MID", "DUR_LAT", "MID_QPS", "LAT_QPS", "MAXQ", "MISS_QPS", "DUR_MISS", "RELAY_DELAY_MS", "RELAY_QPS", "DUR_RELAY", "FILL", "FILL_QPS", "STARTS", "NAMES", "NOISY_PCT", "MAX_REDOS", "WAIT_QUIET", "RUN_WAIT", "WAIT_BUDGET", "SERVER_CPU", "LOAD_CPU", "PHASES", "LOCALDNS_BINARY"];
+  const q = (v: string) => (/^[\w.,/:=-]*$/.test(v) ? v : `'${v.replace(/'/g, "'\\''")}'`);
+  const set = keys.filter((k) => process.env[k] !== undefined && process.env[k] !== "").map((k) => `${k}=${q(process.env[k]!)}`);
   return [...set, "npm run bench"].join(" ");
 }
 

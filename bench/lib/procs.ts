@@ -43,13 +43,24 @@ export function killAllSync(): void {
 
 export const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim()) || 100;
 
-/** utime + stime of the whole process (all threads), in seconds. */
-export function cpuSeconds(pid: number): number {
+/** utime and stime of the whole process (all threads), in seconds. */
+export function cpuSplit(pid: number): { user: number; sys: number } {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // fields 14 and 15 of stat(5)
-  } catch { return NaN; }
+    return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK }; // fields 14 and 15 of stat(5)
+  } catch { return { user: NaN, sys: NaN }; }
+}
+
+/** utime + stime of the whole process (all threads), in seconds. */
+export function cpuSeconds(pid: number): number {
+  const c = cpuSplit(pid);
+  return c.user + c.sys;
+}
+
+/** Number of threads of a process (/proc/PID/status Threads). */
+export function threadCount(pid: number): number {
+  try { return Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/^Threads:\s+(\d+)/m)?.[1] ?? NaN); } catch { return NaN; }
 }
 
 /** PIDs we started that are pinned to exactly this CPU set. */

@@ -102,10 +102,10 @@ zone:
 
 // unbound as a pure caching forwarder: iterator only, no DNSSEC, fake local root hints so that even a
 // stray root query stays on loopback; 1 thread. Same settings as /work/shared/bench/peer-bench.sh.
-export function unboundConf(dir: string, a: Addrs, port: number): string {
+export function unboundConf(dir: string, a: Addrs, port: number, name = "unbound"): string {
   const hints = join(dir, "root.hints");
   writeFileSync(hints, `.  3600000 NS A.ROOT-SERVERS.NET.\nA.ROOT-SERVERS.NET. 3600000 A ${a.up}\n`);
-  const p = join(dir, "unbound.conf");
+  const p = join(dir, `${name}.conf`);
   writeFileSync(p, `server:
   username: ""
   chroot: ""
@@ -148,11 +148,31 @@ forward-zone:
   return p;
 }
 
-export function dnsmasqArgs(a: Addrs, port: number): string[] {
+export function dnsmasqArgs(a: Addrs, port: number, cacheSize = 10000): string[] {
   return ["dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll", `--server=${a.up}#${a.upPort}`,
-    `--listen-address=${a.listen}`, "--bind-interfaces", `--port=${port}`, "--cache-size=10000", "--dns-forward-max=1000",
+    `--listen-address=${a.listen}`, "--bind-interfaces", `--port=${port}`, `--cache-size=${cacheSize}`, "--dns-forward-max=1000",
     "--user=root", "--pid-file=", "--log-facility=-"];
 }
+
+// dnsdist as a caching proxy in front of knotd: one UDP listener (one client thread, where cache hits
+// are answered), a packet cache on the default pool, no security polling (it would send DNS queries to
+// the internet), health checks off (setUp(): they would show up as upstream queries), one TCP worker
+// instead of ten. Everything else is dnsdist's default.
+export function dnsdistConf(dir: string, a: Addrs, port: number, cacheEntries: number, name = "dnsdist"): string {
+  const p = join(dir, `${name}.conf`);
+  writeFileSync(p, `setSecurityPollSuffix("")
+setLocal("${a.listen}:${port}")
+setACL({"127.0.0.0/8"})
+setMaxTCPClientThreads(1)
+local up = newServer({address="${a.up}:${a.upPort}", name="knot"})
+up:setUp()
+pc = newPacketCache(${cacheEntries}, {maxTTL=86400, minTTL=0})
+getPool(""):setCache(pc)
+`);
+  return p;
+}
+
+export const dnsdistArgs = (conf: string): string[] => ["dnsdist", "--supervised", "--disable-syslog", "-C", conf];
 
 /** localdns: both listener sets on loopback high ports, both destinations to one upstream, no snapshot, no admin. */
 export function localdnsConf(dir: string, name: string, a: Addrs, vnetPort: number, kubePort: number, upstream: string): string {
