@@ -10,7 +10,7 @@
 # 3. Runs bench/run.ts (the measurements; see its header) under an overall `timeout`.
 #
 # Environment: see bench/run.ts (ROUNDS, DUR_*, QUICK=1 or BENCH_QUICK=1 for a short development run, WRITE_MD=0 to
-# leave BENCHMARKS.md and the charts alone, BENCH_TIMEOUT seconds for the whole run, default 1500).
+# leave BENCHMARKS.md and the charts alone, BENCH_TIMEOUT seconds for the whole run, default 1200).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -56,4 +56,4 @@ if [[ ! -x "$BUN" ]]; then log "missing $BUN: run npm ci first"; exit 1; fi
 "$BUN" build/build.ts --if-needed || { log "build failed"; exit 1; }
 
 # run.ts stops every process it started on SIGTERM; -k is the last resort if it hangs itself.
-exec timeout -k 10 "${BENCH_TIMEOUT:-1500}" "$BUN" bench/run.ts "$@"
+exec timeout -k 10 "${BENCH_TIMEOUT:-1200}" "$BUN" bench/run.ts "$@"

@@ -29,7 +29,7 @@
 import { mkdirSync, writeFileSync, readFileSync, existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
-import { startPinned, stop, stopAll, killAllSync, alive, cpuSeconds, cpuSplit, cpuJiffies, pinnedTo, statusKiB, threadCount, nonLoopbackTx, txDelta, sh, CLK_TCK, type Proc } from "./lib/procs";
+import { startPinned, stop, stopAll, killAllSync, alive, cpuSeconds, cpuSplit, cpuJiffies, pinnedTo, statusKiB, threadCount, taskStats, taskDelta, nonLoopbackTx, txDelta, sh, CLK_TCK, type Proc } from "./lib/procs";
 import { dnsperf, pct, median, type DnsperfResult } from "./lib/dnsperf";
 import { waitAnswer, timeToFirstAnswer } from "./lib/dns";
 import { writeZones, writeQueryFiles, writeUniqueNames, knotConf, localdnsConf, CLUSTER, type Addrs } from "./lib/setup";
@@ -131,9 +131,11 @@ async function measured(round: number, pid: number | null, opts: Parameters<type
   const ours = pinnedTo(C.SERVER_CPU);
   const o0 = ours.map(cpuSeconds);
   const s0 = cpuJiffies(C.SERVER_CPU), l0 = cpuJiffies(C.LOAD_CPU);
+  const ts0 = pid ? taskStats(pid) : null;
   const c0 = pid ? cpuSplit(pid) : { user: NaN, sys: NaN };
   const d = await dnsperf(opts);
   const c1 = pid ? cpuSplit(pid) : { user: NaN, sys: NaN };
+  const td = pid && ts0 ? taskDelta(ts0, taskStats(pid)) : null;
   const s1 = cpuJiffies(C.SERVER_CPU), l1 = cpuJiffies(C.LOAD_CPU);
   const o1 = ours.map(cpuSeconds);
   const u1 = await upstream();
@@ -143,6 +145,10 @@ async function measured(round: number, pid: number | null, opts: Parameters<type
     round, qps: d.qps, sent: d.sent, completed: d.completed, lost: d.lost, runtime: d.runtime, avgMs: d.avgMs,
     cpuS: cpu, cpuPct: (100 * cpu) / d.runtime, usPerQ: (1e6 * cpu) / d.completed,
     usPerQUser: (1e6 * (c1.user - c0.user)) / d.completed, usPerQSys: (1e6 * (c1.sys - c0.sys)) / d.completed,
+    ...(td ? {
+      usPerQByThread: Object.fromEntries(Object.entries(td.cpuByThread).filter(([, v]) => v > 0).map(([k, v]) => [k, (1e6 * v) / d.completed])),
+      sleepsPerQ: td.voluntary / d.completed, preemptedPerS: td.involuntary / d.runtime,
+    } : {}),
     upstream: u1 - u0, upstreamPer1000: (1000 * (u1 - u0)) / d.completed, badRcodes: badRcodes(d),
     loadCpuPct: (100 * d.loadCpuS) / d.runtime,
     foreignServerPct: (100 * (s1.busy - s0.busy - oursS * CLK_TCK)) / (s1.total - s0.total),

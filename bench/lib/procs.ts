@@ -1,7 +1,7 @@
 // Process bookkeeping for the benchmark: every server is started pinned (taskset execs the command,
 // so the PID is the server's own), remembered, and stopped by that PID only: TERM, then KILL after
 // 3 s. Nothing here signals a process the harness did not start.
-import { openSync, closeSync, readFileSync } from "node:fs";
+import { openSync, closeSync, readFileSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 
 declare const Bun: any;
@@ -56,6 +56,36 @@ export function cpuSplit(pid: number): { user: number; sys: number } {
 export function cpuSeconds(pid: number): number {
   const c = cpuSplit(pid);
   return c.user + c.sys;
+}
+
+export interface TaskStats { cpuByThread: Record<string, number>; voluntary: number; involuntary: number }
+
+/** Per-thread CPU seconds (threads of the same name summed) and context switches over all threads:
+ * a profile without perf. Voluntary switches are the thread going to sleep (≈ wake-ups). */
+export function taskStats(pid: number): TaskStats {
+  const out: TaskStats = { cpuByThread: {}, voluntary: 0, involuntary: 0 };
+  let tids: string[] = [];
+  try { tids = readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const name = comm.replace(/[\d:]+$/, "") || comm; // "bun-worker-3" and "bun-worker-4" count as one
+      out.cpuByThread[name] = (out.cpuByThread[name] ?? 0) + (Number(f[11]) + Number(f[12])) / CLK_TCK;
+      const st = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+      out.voluntary += Number(st.match(/^voluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0);
+      out.involuntary += Number(st.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
+/** b − a per thread name (threads that came or went count from zero). */
+export function taskDelta(a: TaskStats, b: TaskStats): TaskStats {
+  const cpu: Record<string, number> = {};
+  for (const k of new Set([...Object.keys(a.cpuByThread), ...Object.keys(b.cpuByThread)])) cpu[k] = (b.cpuByThread[k] ?? 0) - (a.cpuByThread[k] ?? 0);
+  return { cpuByThread: cpu, voluntary: b.voluntary - a.voluntary, involuntary: b.involuntary - a.involuntary };
 }
 
 /** Number of threads of a process (/proc/PID/status Threads). */

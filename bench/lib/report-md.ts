@@ -5,11 +5,18 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { median } from "./dnsperf";
 import { med, sum, fx, ms, int, ratio, mib } from "./format";
-import { summarise, charts, START, END, SYSTEMS, LABEL, type Results, type MemRun } from "./report";
+import { summarise, charts, START, END, SYSTEMS, LABEL, type Results, type MemRun, type Run } from "./report";
 
 /** Issue 15: idle RSS not above today's ≈ 47–58 MB; the upper end, in MiB. */
 const IDLE_LIMIT_MIB = 58e6 / 1048576;
 const label = (n: string) => LABEL[n] ?? n;
+
+/** "main 5.10, HeapHelper 0.12": per-thread CPU µs/query, median over the runs, busiest first. */
+function byThread(runs: Run[]): string {
+  const names = new Set(runs.flatMap((x) => Object.keys(x.usPerQByThread ?? {})));
+  const v = [...names].map((n) => [n, median(runs.map((x) => x.usPerQByThread?.[n] ?? 0))] as [string, number]).filter(([, x]) => x >= 0.05).sort((a, b) => b[1] - a[1]);
+  return v.length ? v.map(([n, x]) => `${n} ${fx(x, 2)}`).join(", ") : "–";
+}
 
 export function markdown(r: Results): string {
   const s = summarise(r);
@@ -65,6 +72,9 @@ export function markdown(r: Results): string {
     o.push(cell(`**p99 at ${int(c.LAT_QPS)} QPS (ms)**`, withRatio((h) => h.p99, 3)));
     o.push(cell(`p95 / p99.9 / max at ${int(c.LAT_QPS)} QPS (ms); lost`, (h) => `${ms(h.p95)} / ${ms(h.p999)} / ${fx(h.max, 2)}; ${int(h.latLost)}`));
     o.push(cell(`server CPU % of a core at ${int(c.MID_QPS)} / ${int(c.LAT_QPS)} QPS`, (h) => `${fx(h.midCpu, 1)} / ${fx(h.latCpu, 1)}`));
+    o.push(cell(`sleeps (voluntary context switches, all threads) per query at ${int(c.MID_QPS)} / ${int(c.LAT_QPS)} QPS`, (h) => `${fx(h.midSleeps, 3)} / ${fx(h.latSleeps, 3)}`));
+    o.push(cell(`preemptions per second at ${int(c.MID_QPS)} / ${int(c.LAT_QPS)} QPS`, (h) => `${fx(h.midPreempt, 0)} / ${fx(h.latPreempt, 0)}`));
+    o.push(`| CPU µs per query by thread at ${int(c.MID_QPS)} QPS (median over rounds; threads under 0.05 µs left out) | ${present.map((n) => byThread(r.hits[n].mid)).join(" | ")} |`);
     const short = present.some((n) => H[n].midQps < 0.95 * c.MID_QPS);
     o.push(cell(`QPS reached / lost queries at ${int(c.MID_QPS)} QPS asked`, (h) => `${int(h.midQps)}${h.midQps < 0.95 * c.MID_QPS ? "\\*" : ""} / ${int(h.midLost)}`));
     o.push(cell(`max rate (${c.DUR_MAX} s, -q ${c.MAXQ}): QPS`, withRatio((h) => h.maxQps, 0)));

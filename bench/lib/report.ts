@@ -8,6 +8,8 @@ export interface Run {
   round: number; qps: number; sent: number; completed: number; lost: number; runtime: number; avgMs: number;
   cpuS: number; cpuPct: number; usPerQ: number; upstream: number; upstreamPer1000: number; badRcodes: number;
   usPerQUser?: number; usPerQSys?: number; // the same split into utime and stime
+  usPerQByThread?: Record<string, number>; // per thread name (threads of one name summed)
+  sleepsPerQ?: number; preemptedPerS?: number; // voluntary context switches per query; involuntary per second
   p50?: number; p95?: number; p99?: number; p999?: number; max?: number; samples?: number;
   loadCpuPct?: number; // dnsperf's own CPU
   foreignServerPct?: number; foreignLoadPct?: number; // busy time of the server / load core that was not ours
@@ -64,6 +66,7 @@ export function summarise(r: Results): Summary {
     hits[s] = {
       maxQps: med(h.max, "qps"), maxUs: med(h.max, "usPerQ"), maxCpu: med(h.max, "cpuPct"), maxLost: sum(h.max, "lost"),
       midQps: med(h.mid, "qps"), midCpu: med(h.mid, "cpuPct"), midUs: med(h.mid, "usPerQ"), midLost: sum(h.mid, "lost"),
+      midSleeps: med(h.mid, "sleepsPerQ"), latSleeps: med(h.lat, "sleepsPerQ"), midPreempt: med(h.mid, "preemptedPerS"), latPreempt: med(h.lat, "preemptedPerS"),
       midUser: med(h.mid, "usPerQUser"), midSys: med(h.mid, "usPerQSys"), latUser: med(h.lat, "usPerQUser"), latSys: med(h.lat, "usPerQSys"),
       latCpu: med(h.lat, "cpuPct"), latUs: med(h.lat, "usPerQ"), p50: med(h.lat, "p50"), p95: med(h.lat, "p95"), p99: med(h.lat, "p99"),
       p999: med(h.lat, "p999"), max: med(h.lat, "max"), latLost: sum(h.lat, "lost"),
