@@ -75,6 +75,7 @@ export function markdown(r: Results): string {
     o.push(cell(`sleeps (voluntary context switches, all threads) per query at ${int(c.MID_QPS)} / ${int(c.LAT_QPS)} QPS`, (h) => `${fx(h.midSleeps, 3)} / ${fx(h.latSleeps, 3)}`));
     o.push(cell(`preemptions per second at ${int(c.MID_QPS)} / ${int(c.LAT_QPS)} QPS`, (h) => `${fx(h.midPreempt, 0)} / ${fx(h.latPreempt, 0)}`));
     o.push(`| CPU µs per query by thread at ${int(c.MID_QPS)} QPS (median over rounds; threads under 0.05 µs left out) | ${present.map((n) => byThread(r.hits[n].mid)).join(" | ")} |`);
+    o.push(`| CPU µs per query by thread at ${int(c.LAT_QPS)} QPS | ${present.map((n) => byThread(r.hits[n].lat)).join(" | ")} |`);
     const short = present.some((n) => H[n].midQps < 0.95 * c.MID_QPS);
     o.push(cell(`QPS reached / lost queries at ${int(c.MID_QPS)} QPS asked`, (h) => `${int(h.midQps)}${h.midQps < 0.95 * c.MID_QPS ? "\\*" : ""} / ${int(h.midLost)}`));
     o.push(cell(`max rate (${c.DUR_MAX} s, -q ${c.MAXQ}): QPS`, withRatio((h) => h.maxQps, 0)));
