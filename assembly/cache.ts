@@ -2,7 +2,13 @@
 // backward-shift deletion) pointing into a byte-bounded ring of records. New records go at the head;
 // room is made at the tail, where a record hit since it was written gets one second chance (CLOCK):
 // it is moved to the head instead of being dropped. Table plus ring never exceed the byte budget.
+// The ring's positions and counters live in the shared header (shared.ts): every instance on the
+// memory works on the one cache. Callers hold the lock (index.ts).
 import { HEAP, ensureMemory } from "./layout";
+import {
+  sget, sset, sadd, SH_TABLE, SH_MASK, SH_MAX_LIVE, SH_RING, SH_STORE_SIZE, SH_BUDGET, SH_EPOCH, SH_HEAD,
+  SH_TAIL, SH_WRAP_AT, SH_WRAPPED, SH_RING_RECS, SH_USED_BYTES, SH_LIVE, SH_NEG, SH_EVICTIONS,
+} from "./shared";
 import { suffixStart } from "./name";
 import { KEY_NAME_OFF } from "./query";
 import { hashBytes } from "./hash";
@@ -31,21 +37,23 @@ const F_PREFETCHING: u8 = 8; // a refresh was requested; don't ask again
 
 const SLOT: usize = 8; // u32 hash, u32 record offset + 1 (0 = empty)
 
+// fixed once cacheInit ran: each instance keeps a copy (cacheAttach)
 let table: usize = 0;
 let mask: u32 = 0;
 let maxLive: i32 = 0;
 let ring: usize = 0;
 let storeSize: i32 = 0;
-let head: i32 = 0;
-let tail: i32 = 0;
-let wrapAt: i32 = 0;
-let wrapped: bool = false;
-let ringRecs: i32 = 0;
-let usedBytes: i32 = 0;
-export let liveCount: i32 = 0;
-export let negCount: i32 = 0;
-export let evictions: u32 = 0;
 export let budget: i32 = 0;
+
+export function liveCount(): i32 { return sget(SH_LIVE); }
+export function negCount(): i32 { return sget(SH_NEG); }
+export function evictions(): u32 { return <u32>sget(SH_EVICTIONS); }
+@inline function ringRecs(): i32 { return sget(SH_RING_RECS); }
+@inline function wrapped(): bool { return sget(SH_WRAPPED) != 0; }
+// the ring back to empty
+@inline function ringReset(): void {
+  sset(SH_HEAD, 0); sset(SH_TAIL, 0); sset(SH_WRAPPED, 0); sset(SH_WRAP_AT, storeSize);
+}
 
 @inline function align(v: i32, a: i32): i32 { return (v + a - 1) & ~(a - 1); }
 @inline function slotAddr(i: u32): usize { return table + (<usize>i << 3); }
@@ -64,19 +72,28 @@ export function cacheInit(maxBytes: i32): i32 {
   storeSize = (maxBytes - tableBytes) & ~7;
   if (!ensureMemory(ring + <usize>storeSize)) return -1;
   budget = maxBytes;
+  sset(SH_TABLE, <i32>table); sset(SH_MASK, <i32>mask); sset(SH_MAX_LIVE, maxLive);
+  sset(SH_RING, <i32>ring); sset(SH_STORE_SIZE, storeSize); sset(SH_BUDGET, budget);
   cacheFlush();
   return 0;
 }
 
+// A second instance on the same memory takes the sizes the first one's cacheInit chose.
+export function cacheAttach(): void {
+  table = <usize>sget(SH_TABLE); mask = <u32>sget(SH_MASK); maxLive = sget(SH_MAX_LIVE);
+  ring = <usize>sget(SH_RING); storeSize = sget(SH_STORE_SIZE); budget = sget(SH_BUDGET);
+}
+
 export function cacheFlush(): i32 {
-  const n = liveCount;
+  const n = sget(SH_LIVE);
   memory.fill(table, 0, (<usize>mask + 1) * SLOT);
-  head = 0; tail = 0; wrapAt = storeSize; wrapped = false;
-  ringRecs = 0; usedBytes = 0; liveCount = 0; negCount = 0;
+  ringReset();
+  sset(SH_RING_RECS, 0); sset(SH_USED_BYTES, 0); sset(SH_LIVE, 0); sset(SH_NEG, 0);
+  sadd(SH_EPOCH, 1);
   return n;
 }
 
-export function cacheBytes(): i32 { return <i32>((<usize>mask + 1) * SLOT) + usedBytes; }
+export function cacheBytes(): i32 { return <i32>((<usize>mask + 1) * SLOT) + sget(SH_USED_BYTES); }
 
 function keyMatches(rec: usize, key: usize, keyLen: i32): bool {
   if (<i32>load<u16>(rec + H_KEYLEN) != keyLen) return false;
@@ -122,8 +139,8 @@ export function killSlot(slot: i32): void {
   const rec = recordAt(slot);
   const f = load<u8>(rec + H_FLAGS);
   store<u8>(rec + H_FLAGS, f & ~F_LIVE);
-  if (f & F_NEG) negCount--;
-  liveCount--;
+  if (f & F_NEG) sadd(SH_NEG, -1);
+  sadd(SH_LIVE, -1);
   removeSlot(<u32>slot);
 }
 
@@ -134,46 +151,53 @@ function killRecordAt(off: i32): void {
 
 // Removes (or, given a second chance, moves to the head) the record at the tail.
 function advanceTail(secondChance: bool, now: u32): void {
+  let tail = sget(SH_TAIL);
   const rec = ring + <usize>tail;
   const len = <i32>load<u32>(rec + H_LEN);
   const f = load<u8>(rec + H_FLAGS);
+  sadd(SH_EPOCH, 1);
   if (f & F_LIVE) {
     const dead = <i32>(now - load<u32>(rec + H_STORED)) >= <i32>(load<u32>(rec + H_TTL) + load<u32>(rec + H_STALE));
     if (secondChance && (f & F_REF) && !dead) {
       // move it to the head. Wrapped, the free space [head, tail) sits right before it: slide it
       // down. Unwrapped, copy it to [head, end) or, when that is too short, wrap and slide to 0.
-      if (!wrapped && storeSize - head < len) { wrapAt = head; head = 0; wrapped = true; }
+      let head = sget(SH_HEAD);
+      if (!wrapped() && storeSize - head < len) { sset(SH_WRAP_AT, head); head = 0; sset(SH_WRAPPED, 1); }
       const slot = slotOfRecord(load<u32>(rec + H_HASH), tail);
       memory.copy(ring + <usize>head, rec, <usize>len);
       store<u8>(ring + <usize>head + H_FLAGS, f & ~F_REF);
       store<u32>(slotAddr(slot) + 4, <u32>(head + 1));
-      head += len;
+      sset(SH_HEAD, head + len);
       tail += len;
-      if (wrapped && tail == wrapAt) { tail = 0; wrapped = false; wrapAt = storeSize; }
+      sset(SH_TAIL, tail);
+      if (wrapped() && tail == sget(SH_WRAP_AT)) { sset(SH_TAIL, 0); sset(SH_WRAPPED, 0); sset(SH_WRAP_AT, storeSize); }
       return;
     }
     killRecordAt(tail);
-    evictions++;
+    sadd(SH_EVICTIONS, 1);
   }
   tail += len;
-  ringRecs--;
-  usedBytes -= len;
-  if (wrapped && tail == wrapAt) { tail = 0; wrapped = false; wrapAt = storeSize; }
-  if (ringRecs == 0) { head = 0; tail = 0; wrapped = false; wrapAt = storeSize; }
+  sset(SH_TAIL, tail);
+  sadd(SH_RING_RECS, -1);
+  sadd(SH_USED_BYTES, -len);
+  if (wrapped() && tail == sget(SH_WRAP_AT)) { sset(SH_TAIL, 0); sset(SH_WRAPPED, 0); sset(SH_WRAP_AT, storeSize); }
+  if (ringRecs() == 0) ringReset();
 }
 
 // Finds room for len bytes at the head, evicting from the tail. Returns the offset.
 function reserve(len: i32, now: u32): i32 {
   while (true) {
-    if (ringRecs == 0) { head = 0; tail = 0; wrapped = false; wrapAt = storeSize; }
-    if (!wrapped) {
+    if (ringRecs() == 0) ringReset();
+    if (!wrapped()) {
+      const head = sget(SH_HEAD);
       if (storeSize - head >= len) return head;
-      wrapAt = head;
-      head = 0;
-      wrapped = true;
-      if (ringRecs == 0) continue;
+      sset(SH_WRAP_AT, head);
+      sset(SH_HEAD, 0);
+      sset(SH_WRAPPED, 1);
+      if (ringRecs() == 0) continue;
     }
-    if (tail - head >= len) return head;
+    const head = sget(SH_HEAD);
+    if (sget(SH_TAIL) - head >= len) return head;
     advanceTail(true, now);
   }
 }
@@ -188,8 +212,8 @@ export function cacheInsert(
   if (recLen > (storeSize >> 1) || msgLen > 65535) return -1;
   const old = findSlot(hash, key, keyLen);
   if (old >= 0) killSlot(old);
-  while (liveCount >= maxLive) { // the entry count binds before the bytes for small answers
-    if (ringRecs == 0) break;
+  while (sget(SH_LIVE) >= maxLive) { // the entry count binds before the bytes for small answers
+    if (ringRecs() == 0) break;
     advanceTail(true, now);
   }
   const off = reserve(recLen, now);
@@ -210,15 +234,15 @@ export function cacheInsert(
   const metaAt = rec + HDR + <usize>keyPad;
   memory.copy(metaAt, meta, <usize>(nrr << 2));
   memory.copy(metaAt + (<usize>nrr << 2), msg, <usize>msgLen);
-  head = off + recLen;
-  ringRecs++;
-  usedBytes += recLen;
+  sset(SH_HEAD, off + recLen);
+  sadd(SH_RING_RECS, 1);
+  sadd(SH_USED_BYTES, recLen);
   let i = hash & mask;
   while (slotOff(i) != 0) i = (i + 1) & mask;
   store<u32>(slotAddr(i), hash);
   store<u32>(slotAddr(i) + 4, <u32>(off + 1));
-  liveCount++;
-  if (negative) negCount++;
+  sadd(SH_LIVE, 1);
+  if (negative) sadd(SH_NEG, 1);
   return 0;
 }
 
@@ -250,22 +274,28 @@ export function recTouch(rec: usize, remaining: u32, minHits: i32): bool {
 }
 
 // Visits every live record from oldest to newest; the callback-free shape keeps it allocation-free:
-// iterate with ringFirst/ringNext.
+// iterate with ringFirst/ringNext. The walk is this instance's; when another instance moved the tail
+// (or flushed) since ringFirst, the walk ends early rather than step into rewritten bytes.
 let walkPos: i32 = 0;
 let walkLeft: i32 = 0;
+let walkEpoch: i32 = 0;
 export function ringFirst(): usize {
-  walkPos = tail;
-  walkLeft = ringRecs;
+  walkPos = sget(SH_TAIL);
+  walkLeft = ringRecs();
+  walkEpoch = sget(SH_EPOCH);
   return ringNext();
 }
 export function ringNext(): usize {
+  if (sget(SH_EPOCH) != walkEpoch) return 0;
+  const isWrapped = wrapped();
+  const wrapAt = sget(SH_WRAP_AT);
   while (walkLeft > 0) {
-    if (wrapped && walkPos == wrapAt) walkPos = 0;
-    if (!wrapped && walkPos >= storeSize) return 0;
+    if (isWrapped && walkPos == wrapAt) walkPos = 0;
+    if (!isWrapped && walkPos >= storeSize) return 0;
     const rec = ring + <usize>walkPos;
     walkPos += <i32>load<u32>(rec + H_LEN);
     walkLeft--;
-    if (walkPos == wrapAt && wrapped) walkPos = 0;
+    if (walkPos == wrapAt && isWrapped) walkPos = 0;
     if (load<u8>(rec + H_FLAGS) & F_LIVE) return rec;
   }
   return 0;

@@ -1,5 +1,6 @@
 // murmur3-style 32-bit hash over raw bytes, 4 octets a step. The seed is chosen at random at start
 // (init), so which names share a probe sequence differs per process and cannot be read off the code.
+// Each instance keeps a copy (set from the shared header by attach).
 let hashSeed: u32 = 0x9747b28c;
 export function setHashSeed(seed: u32): void { hashSeed = seed; }
 

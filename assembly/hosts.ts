@@ -6,15 +6,15 @@
 import { HOSTS, HOSTS_SLOTS, HOSTS_AREA } from "./layout";
 import { hashBytes } from "./hash";
 import { put16, put32 } from "./bytes";
+import { sget, sset, SH_HOSTS_LIVE, SH_HOSTS_COUNT, SH_HOSTS_BUILD_USED, SH_HOSTS_BUILD_COUNT } from "./shared";
 
 const SLOT: usize = 8; // u32 hash, u32 record offset + 1
 // record: u32 len, u16 keyLen, u16 nrr, u16 msgLen, u16 qend, key, pad, meta (u32 per RR), msg
 const R_HDR: usize = 12;
 
-let live: usize = 0;
-export let hostsCount: i32 = 0; // entries of the live overlay
-let buildUsed: usize = 0;
-let buildCount: i32 = 0;
+// which overlay is live, its entry count, and the fill of the one being built: in the shared header
+@inline function live(): usize { return <usize>sget(SH_HOSTS_LIVE); }
+@inline export function hostsCount(): i32 { return sget(SH_HOSTS_COUNT); } // entries of the live overlay
 
 @inline function table(t: usize): usize { return HOSTS + t * HOSTS_AREA; }
 @inline function records(t: usize): usize { return table(t) + HOSTS_SLOTS * SLOT; }
@@ -22,23 +22,25 @@ let buildCount: i32 = 0;
 
 // Starts filling the overlay that is not live.
 export function hostsBegin(): void {
-  memory.fill(table(1 - live), 0, HOSTS_SLOTS * SLOT);
-  buildUsed = 0;
-  buildCount = 0;
+  memory.fill(table(1 - live()), 0, HOSTS_SLOTS * SLOT);
+  sset(SH_HOSTS_BUILD_USED, 0);
+  sset(SH_HOSTS_BUILD_COUNT, 0);
 }
 
 // Makes the overlay built since hostsBegin live.
 export function hostsCommit(): void {
-  live = 1 - live;
-  hostsCount = buildCount;
-  buildUsed = 0;
-  buildCount = 0;
+  sset(SH_HOSTS_LIVE, 1 - <i32>live());
+  sset(SH_HOSTS_COUNT, sget(SH_HOSTS_BUILD_COUNT));
+  sset(SH_HOSTS_BUILD_USED, 0);
+  sset(SH_HOSTS_BUILD_COUNT, 0);
 }
 
 // Adds the answer for (name, qtype) to the overlay being built: `name` is a lowercased wire name of n
 // octets; the `rdLen` octets at `rdata` hold `count` blocks of u16 length + bytes. Returns 0, or -1
 // when the blocks overrun rdLen or the overlay is full.
 export function hostsAdd(name: usize, n: i32, qtype: i32, rdata: usize, rdLen: i32, count: i32, ttl: u32): i32 {
+  const buildCount = sget(SH_HOSTS_BUILD_COUNT);
+  const buildUsed = <usize>sget(SH_HOSTS_BUILD_USED);
   if (<usize>buildCount * 2 >= HOSTS_SLOTS || n < 1 || n > 255 || count < 0 || count > 65535 || rdLen < 0) return -1;
   const rdEnd = rdata + <usize>rdLen;
   let rdTotal: usize = 0;
@@ -50,7 +52,7 @@ export function hostsAdd(name: usize, n: i32, qtype: i32, rdata: usize, rdLen: i
     rdTotal += l;
     p += 2 + l;
   }
-  const t: usize = 1 - live;
+  const t: usize = 1 - live();
   const keyLen = 4 + n;
   const qend = 12 + n + 4;
   const msgLen = <usize>qend + <usize>count * 12 + rdTotal;
@@ -98,20 +100,21 @@ export function hostsAdd(name: usize, n: i32, qtype: i32, rdata: usize, rdLen: i
   while (load<u32>(table(t) + (<usize>i << 3) + 4) != 0) i = (i + 1) & <u32>(HOSTS_SLOTS - 1);
   store<u32>(table(t) + (<usize>i << 3), h);
   store<u32>(table(t) + (<usize>i << 3) + 4, <u32>(rec - records(t) + 1));
-  buildUsed += recLen;
-  buildCount++;
+  sset(SH_HOSTS_BUILD_USED, <i32>(buildUsed + recLen));
+  sset(SH_HOSTS_BUILD_COUNT, buildCount + 1);
   return 0;
 }
 
 // The live overlay's record for key (qtype, qclass, name) or 0.
 export function hostsFind(key: usize, keyLen: i32): usize {
+  const t = live();
   const h = hashBytes(key, keyLen);
   let i = h & <u32>(HOSTS_SLOTS - 1);
   while (true) {
-    const off = load<u32>(table(live) + (<usize>i << 3) + 4);
+    const off = load<u32>(table(t) + (<usize>i << 3) + 4);
     if (off == 0) return 0;
-    const rec = records(live) + <usize>(off - 1);
-    if (load<u32>(table(live) + (<usize>i << 3)) == h && <i32>load<u16>(rec + 4) == keyLen && memory.compare(rec + R_HDR, key, <usize>keyLen) == 0) return rec;
+    const rec = records(t) + <usize>(off - 1);
+    if (load<u32>(table(t) + (<usize>i << 3)) == h && <i32>load<u16>(rec + 4) == keyLen && memory.compare(rec + R_HDR, key, <usize>keyLen) == 0) return rec;
     i = (i + 1) & <u32>(HOSTS_SLOTS - 1);
   }
 }

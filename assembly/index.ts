@@ -1,42 +1,79 @@
 // The packet core's exports. Every export takes and returns integers; buffers are at fixed addresses
 // (see layout.ts) that the runtime reads once.
+// The packet core's exports. Every export takes and returns integers; buffers are at fixed addresses
+// (see layout.ts) that the runtime reads once. Several instances may share one memory (shared.ts):
+// every export that touches shared state holds the lock for its own duration, never across calls.
 import {
-  initLayout, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, MSG_MAX, BUF_BYTES, SNAP_RECORD_MAX, res, setRes,
-  R_STATUS, R_ZONE, R_PREFETCH, R_TTL, R_OUT_LEN, R_KEY_LEN, R_HASH, R_QTYPE, R_QCLASS, R_QNAME_END,
-  R_NAME_LEN, R_FLAGS, R_UDP, R_DO, R_PREP_LEN, R_PREP_RRS, R_PREP_QEND, R_NEGATIVE, R_CACHEABLE,
-  S_HIT, S_ERROR, S_BLOCKED, S_MISS, S_STALE, S_HEALTH, S_DROP, S_HOSTS, S_LOCAL,
+  sharedLayout, useScratch, ensureMemory, HEAP, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, BUF_BYTES,
+  SNAP_RECORD_MAX, SHARED, BATCH, BATCH_IN, BATCH_OUT, BATCH_INFO, res, setRes,
+  R_ZONE, R_NAME_LEN, R_KEY_LEN, R_HASH, R_QNAME_END, R_PREP_LEN, R_PREP_RRS, R_PREP_QEND, R_NEGATIVE, R_CACHEABLE, R_TTL,
 } from "./layout";
-import { hostsBegin, hostsCommit, hostsAdd, hostsFind, hostsCount, hostsNrr, hostsQend, hostsMeta, hostsMsg } from "./hosts";
-import { E_HEADER, E_NOT_QUERY, E_OPCODE, E_BADVERS } from "./errors";
-import { parseQuery, KEY_NAME_OFF } from "./query";
-import {
-  buildError, buildDenial, buildSpecialAnswer, buildAddressAnswer, buildUpstreamQuery, buildCompactQuery,
-  RCODE_FORMERR, RCODE_SERVFAIL, RCODE_NXDOMAIN, RCODE_NOTIMP, RCODE_REFUSED, RCODE_BADVERS, OUR_UDP_SIZE,
-} from "./respond";
+import { hostsBegin as hostsBeginTable, hostsCommit as hostsCommitTable, hostsAdd } from "./hosts";
+import { parseQuery } from "./query";
+import { buildError, buildAddressAnswer, buildUpstreamQuery, buildCompactQuery, RCODE_FORMERR, RCODE_SERVFAIL, OUR_UDP_SIZE } from "./respond";
 import { render } from "./render";
-import { specialKind, SPECIAL_NONE } from "./special";
 import { prepareReply } from "./reply";
-import { hashBytes, setHashSeed } from "./hash";
+import { setHashSeed } from "./hash";
 import {
-  cacheInit, cacheFlush, cacheBytes, cacheInsert, findSlot, recordAt, killSlot, recStored, recTtl,
-  recStale, recNrr, recMeta, recMsg, recQend, recTouch, recZone, recNegative, liveCount, negCount,
-  evictions, cacheFlushSuffix, cacheFlushZone, ringFirst, ringNext, cacheImport, recLength,
+  cacheInit, cacheAttach, cacheFlush as cacheFlushAll, cacheBytes as cacheBytesUsed, cacheInsert, findSlot,
+  recordAt, recStored, recTtl, recNegative, recZone, liveCount, negCount, evictions, cacheFlushSuffix,
+  cacheFlushZone as cacheFlushZoneIndex, ringFirst, ringNext, cacheImport, recLength,
 } from "./cache";
-import { zonesBegin, zonesCommit, zoneAdd, ruleAdd, matchZone, matchRule, ruleAction, ruleNameLen, ACTION_NXDOMAIN, ACTION_HEALTH } from "./zones";
+import { zonesBegin as zonesBeginTable, zonesCommit as zonesCommitTable, zoneAdd, ruleAdd, matchZone } from "./zones";
+import {
+  sget, sset, lock, unlock, markInitialised, isInitialised, startSharing, sharingStarted, lockAsShared,
+  claimScratch, releaseScratch, SH_SEED, SH_STALE_TTL, SH_PREFETCH_HITS, SH_BLOCKED_TTL, SH_UDP_MAX,
+  SH_HITS, SH_MISSES, SH_LOG_ZONE, SH_LOG_SET, ATTACH_NOT_SHARED, ATTACH_FULL,
+} from "./shared";
+import { decide, finishKey, limitFor } from "./handle";
+import { handleBatch as batch } from "./batch";
 
-export { zonesBegin, zonesCommit, hostsBegin, hostsCommit, cacheFlush, cacheBytes, cacheFlushZone };
+let scratchIndex: i32 = -1; // the scratch set this instance claimed
 
-let staleTtl: i32 = 30;
-let prefetchMinHits: i32 = 2;
-let blockedTtl: u32 = 30;
-let udpMax: i32 = OUR_UDP_SIZE;
-export let hits: u32 = 0;
-export let misses: u32 = 0;
-
+// The first instance on a memory: lays out the shared area, claims scratch set 0, sizes the cache.
 export function init(cacheBytesMax: i32, seed: u32): i32 {
-  initLayout();
+  if (scratchIndex >= 0) return -1;
+  sharedLayout();
+  if (!ensureMemory(HEAP)) return -1;
+  const i = claimScratch();
+  if (i < 0) return -1;
+  scratchIndex = i;
+  useScratch(i);
+  sset(SH_SEED, <i32>seed);
   setHashSeed(seed);
-  return cacheInit(cacheBytesMax);
+  sset(SH_STALE_TTL, 30);
+  sset(SH_PREFETCH_HITS, 2);
+  sset(SH_BLOCKED_TTL, 30);
+  sset(SH_UDP_MAX, OUR_UDP_SIZE);
+  const r = cacheInit(cacheBytesMax);
+  if (r == 0) markInitialised();
+  return r;
+}
+
+// The owner allows other instances onto its memory (attach); every instance locks from then on.
+// Call it from the owner between calls, before the memory is handed to another thread.
+export function enableSharing(): void { startSharing(); }
+
+// A further instance on a memory an owner initialised and shared: claims a free scratch set and
+// returns its index, or ATTACH_NOT_SHARED / ATTACH_FULL.
+export function attach(): i32 {
+  if (scratchIndex >= 0) return scratchIndex;
+  sharedLayout();
+  if (!isInitialised() || !sharingStarted()) return ATTACH_NOT_SHARED;
+  const i = claimScratch();
+  if (i < 0) return ATTACH_FULL;
+  scratchIndex = i;
+  useScratch(i);
+  setHashSeed(<u32>sget(SH_SEED));
+  cacheAttach();
+  lockAsShared();
+  return i;
+}
+
+// Gives this instance's scratch set back (the instance must not be called again).
+export function detach(): void {
+  releaseScratch(scratchIndex);
+  scratchIndex = -1;
 }
 
 export function resPtr(): usize { return RES; }
@@ -44,103 +81,50 @@ export function inPtr(): usize { return IN; }
 export function auxPtr(): usize { return AUX; }
 export function outPtr(): usize { return OUT; }
 export function keyPtr(): usize { return KEY; }
+export function batchPtr(): usize { return BATCH; }
+export function batchInPtr(): usize { return BATCH_IN; }
+export function batchOutPtr(): usize { return BATCH_OUT; }
+export function batchInfoPtr(): usize { return BATCH_INFO; }
 
 // Runtime knobs: TTL of stale answers, hits before a prefetch (0 = off), TTL of blocked-name
-// denials, and the largest UDP answer we send.
+// denials, and the largest UDP answer we send. Shared: one call configures every instance.
 export function configure(stale: i32, prefetchHits: i32, blocked: i32, maxUdp: i32): void {
-  staleTtl = stale;
-  prefetchMinHits = prefetchHits;
-  blockedTtl = <u32>blocked;
-  udpMax = maxUdp < 512 ? 512 : maxUdp;
+  lock();
+  sset(SH_STALE_TTL, stale);
+  sset(SH_PREFETCH_HITS, prefetchHits);
+  sset(SH_BLOCKED_TTL, blocked);
+  sset(SH_UDP_MAX, maxUdp < 512 ? 512 : maxUdp);
+  unlock();
 }
 
-@inline function limitFor(tcp: i32): i32 {
-  if (tcp != 0) return MSG_MAX;
-  const u = res(R_UDP);
-  return u < udpMax ? u : udpMax;
-}
+// Which answers handleBatch leaves to handle() because they are logged: zone id `zone` (0..254) or,
+// for answers given before a zone matched, listener set `set`; `on` 0 or 1. logClear() resets all.
+export function logZone(zone: i32, on: i32): void { store<u8>(SHARED + SH_LOG_ZONE + <usize>(zone & 255), <u8>(on != 0 ? 1 : 0)); }
+export function logSet(set: i32, on: i32): void { store<u8>(SHARED + SH_LOG_SET + <usize>(set & 255), <u8>(on != 0 ? 1 : 0)); }
+export function logClear(): void { memory.fill(SHARED + SH_LOG_ZONE, 0, 512); }
 
-// Meta-types (RFC 6895 3.1: OPT, TKEY, TSIG, MAILB/MAILA and the rest of 128-255) are not data a
-// resolver can be asked for; ANY (255) is forwarded, AXFR/IXFR get NOTIMP above. Unbound: FORMERR.
-@inline function isMetaQtype(t: i32): bool {
-  return t == 41 || (t >= 128 && t <= 254);
-}
-
-function errorCode(e: i32): i32 {
-  if (e == E_OPCODE) return RCODE_NOTIMP;
-  if (e == E_BADVERS) return RCODE_BADVERS;
-  return RCODE_FORMERR;
-}
-
-// Finishes the cache key for listener set `set` (DO, CD and set in the first octet) and hashes it.
-function finishKey(set: i32): void {
-  const flags = res(R_FLAGS);
-  store<u8>(KEY, <u8>(res(R_DO) | ((flags >> 3) & 0x02) | (set << 2)));
-  setRes(R_HASH, <i32>hashBytes(KEY, res(R_KEY_LEN)));
-}
-
-// The whole per-packet path: parse and validate the query in IN, apply zone rules, look it up.
-// Returns the length of a ready answer in OUT, 0 to drop the packet, or -1 when the runtime must act:
-// R_STATUS says what (S_MISS: forward; S_STALE: an expired answer is in OUT, R_OUT_LEN long;
-// S_HEALTH: build the health answer). R_ZONE names the zone.
+// The whole per-packet path for the query in IN (see decide in handle.ts for the results).
 export function handle(len: i32, now: u32, set: i32, tcp: i32): i32 {
-  setRes(R_PREFETCH, 0);
+  return decide(IN, len, now, set, tcp, false);
+}
+
+// The batch entry point: see batch.ts for the slot layout and result words.
+export function handleBatch(n: i32, now: u32, set: i32): i32 {
+  return batch(n, now, set);
+}
+
+// For a query another instance answered with B_HIT_REFRESH (or any the runtime must refresh): parses
+// the query in IN into RES and KEY as handle() would, without looking it up or counting it, so
+// upstreamQuery and the key are ready. Returns the zone id, or -1 (no zone, or not a valid query).
+export function recall(len: i32, set: i32): i32 {
   setRes(R_ZONE, -1);
-  if (len > MSG_MAX) { setRes(R_STATUS, S_DROP); return 0; }
-  const e = parseQuery(IN, len);
-  if (e != 0) {
-    if (e == E_HEADER || e == E_NOT_QUERY) { setRes(R_STATUS, S_DROP); return 0; }
-    setRes(R_STATUS, S_ERROR);
-    return buildError(IN, errorCode(e));
-  }
-  const qtype = res(R_QTYPE);
-  const qclass = res(R_QCLASS);
-  if (qclass != 1 && qclass != 255) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_REFUSED); }
-  if (qtype == 251 || qtype == 252) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_NOTIMP); } // zone transfers
-  if (isMetaQtype(qtype)) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_FORMERR); }
-  const n = res(R_NAME_LEN);
-  const special = specialKind(KEY + KEY_NAME_OFF, n);
-  if (special != SPECIAL_NONE) { setRes(R_STATUS, S_LOCAL); return buildSpecialAnswer(IN, special); }
-  const zone = matchZone(set, n);
+  if (parseQuery(IN, len) != 0) return -1;
+  lock();
+  const zone = matchZone(set, res(R_NAME_LEN));
+  unlock();
   setRes(R_ZONE, zone);
-  if (zone < 0) { setRes(R_STATUS, S_ERROR); return buildError(IN, RCODE_REFUSED); }
-  const rule = matchRule(set, zone, n);
-  if (rule >= 0) {
-    const action = ruleAction(rule);
-    if (action == ACTION_HEALTH) { setRes(R_STATUS, S_HEALTH); return -1; }
-    if (action == ACTION_NXDOMAIN) { setRes(R_STATUS, S_BLOCKED); return buildDenial(IN, RCODE_NXDOMAIN, ruleNameLen(rule), blockedTtl); }
-  }
-  if (hostsCount > 0) {
-    const h = hostsFind(KEY + 1, res(R_KEY_LEN) - 1);
-    if (h != 0) {
-      setRes(R_STATUS, S_HOSTS);
-      return render(IN, hostsMsg(h), hostsNrr(h), hostsMeta(h), hostsQend(h), 0, -1, limitFor(tcp));
-    }
-  }
-  finishKey(set);
-  const slot = findSlot(<u32>res(R_HASH), KEY, res(R_KEY_LEN));
-  if (slot < 0) { misses++; setRes(R_STATUS, S_MISS); return -1; }
-  const rec = recordAt(slot);
-  const ttl = recTtl(rec);
-  const stored = recStored(rec);
-  const age = now > stored ? now - stored : 0;
-  setRes(R_NEGATIVE, recNegative(rec) ? 1 : 0);
-  if (age < ttl) {
-    hits++;
-    setRes(R_STATUS, S_HIT);
-    setRes(R_TTL, <i32>(ttl - age));
-    if (recTouch(rec, ttl - age, prefetchMinHits)) setRes(R_PREFETCH, 1);
-    return render(IN, recMsg(rec), recNrr(rec), recMeta(rec), recQend(rec), age, -1, limitFor(tcp));
-  }
-  if (age - ttl < recStale(rec)) {
-    setRes(R_STATUS, S_STALE);
-    setRes(R_OUT_LEN, render(IN, recMsg(rec), recNrr(rec), recMeta(rec), recQend(rec), age, staleTtl, limitFor(tcp)));
-    return -1;
-  }
-  killSlot(slot);
-  misses++;
-  setRes(R_STATUS, S_MISS);
-  return -1;
+  if (zone >= 0) finishKey(set);
+  return zone;
 }
 
 // After handle() asked to forward: the query to send upstream into OUT. Returns its length.
@@ -168,7 +152,10 @@ export function storePrepared(qlen: i32, now: u32, set: i32, zone: i32, staleWin
   const qend = res(R_PREP_QEND);
   if (parseQuery(AUX, qlen) != 0) return -1;
   finishKey(set);
-  return cacheInsert(KEY, res(R_KEY_LEN), <u32>res(R_HASH), PREP, plen, PREP_RR, nrr, qend, now, <u32>ttl, <u32>staleWindow, negative, zone);
+  lock();
+  const r = cacheInsert(KEY, res(R_KEY_LEN), <u32>res(R_HASH), PREP, plen, PREP_RR, nrr, qend, now, <u32>ttl, <u32>staleWindow, negative, zone);
+  unlock();
+  return r;
 }
 
 // The prepared reply rendered for the client query in IN. Returns the answer length in OUT.
@@ -196,53 +183,72 @@ export function answerHealth(qlen: i32, addrLen: i32): i32 {
 
 // Zones and rules, into the table being built (zonesBegin … zonesCommit): the lowercased wire name
 // is in IN.
-export function addZone(set: i32, n: i32, id: i32): i32 { return zoneAdd(set, IN, n, id); }
+export function zonesBegin(): void { lock(); zonesBeginTable(); unlock(); }
+export function zonesCommit(): void { lock(); zonesCommitTable(); unlock(); }
+export function addZone(set: i32, n: i32, id: i32): i32 { lock(); const r = zoneAdd(set, IN, n, id); unlock(); return r; }
 export function addRule(set: i32, zone: i32, action: i32, minLabels: i32, exact: i32, n: i32): i32 {
-  return ruleAdd(set, zone, action, minLabels, exact, IN, n);
+  lock();
+  const r = ruleAdd(set, zone, action, minLabels, exact, IN, n);
+  unlock();
+  return r;
 }
 
 // Cache administration. Names are lowercased wire names in IN; set -1 = every listener set.
-export function flushName(n: i32, set: i32, qtype: i32): i32 { return cacheFlushSuffix(IN, n, set, true, qtype); }
-export function flushSuffix(n: i32, set: i32): i32 { return cacheFlushSuffix(IN, n, set, false, -1); }
-export function cacheCount(): i32 { return liveCount; }
-export function cacheNegativeCount(): i32 { return negCount; }
-export function cacheEvictions(): u32 { return evictions; }
-export function cacheHits(): u32 { return hits; }
-export function cacheMisses(): u32 { return misses; }
+export function flushName(n: i32, set: i32, qtype: i32): i32 { lock(); const r = cacheFlushSuffix(IN, n, set, true, qtype); unlock(); return r; }
+export function flushSuffix(n: i32, set: i32): i32 { lock(); const r = cacheFlushSuffix(IN, n, set, false, -1); unlock(); return r; }
+export function cacheFlush(): i32 { lock(); const r = cacheFlushAll(); unlock(); return r; }
+export function cacheFlushZone(zone: i32): i32 { lock(); const r = cacheFlushZoneIndex(zone); unlock(); return r; }
+// counters: single aligned words, read as they stand
+export function cacheBytes(): i32 { lock(); const r = cacheBytesUsed(); unlock(); return r; }
+export function cacheCount(): i32 { return liveCount(); }
+export function cacheNegativeCount(): i32 { return negCount(); }
+export function cacheEvictions(): u32 { return evictions(); }
+export function cacheHits(): u32 { return <u32>sget(SH_HITS); }
+export function cacheMisses(): u32 { return <u32>sget(SH_MISSES); }
 
 // Direct cache lookup for the parsed query in IN without rendering (tests, snapshot tools): returns
 // the remaining TTL, or -1 when absent or expired. Keeps the prior parse in RES.
 export function peek(len: i32, now: u32, set: i32): i32 {
   if (parseQuery(IN, len) != 0) return -1;
   finishKey(set);
+  lock();
   const slot = findSlot(<u32>res(R_HASH), KEY, res(R_KEY_LEN));
-  if (slot < 0) return -1;
+  if (slot < 0) { unlock(); return -1; }
   const rec = recordAt(slot);
   const age = now - recStored(rec);
+  const ttl = recTtl(rec);
   setRes(R_NEGATIVE, recNegative(rec) ? 1 : 0);
   setRes(R_ZONE, recZone(rec));
-  return age < recTtl(rec) ? <i32>(recTtl(rec) - age) : -1;
+  unlock();
+  return age < ttl ? <i32>(ttl - age) : -1;
 }
 
 // Warm-restart snapshots: walk live records oldest first (pointer and length of each, 0 at the end),
 // and import one record copied into IN under the zone id it has in this run.
-export function snapFirst(): usize { return ringFirst(); }
-export function snapNext(): usize { return ringNext(); }
+// With other instances running, a record may change between snapNext and reading it: snapshots are
+// taken where nothing else stores (see the walk's epoch check in cache.ts).
+export function snapFirst(): usize { lock(); const r = ringFirst(); unlock(); return r; }
+export function snapNext(): usize { lock(); const r = ringNext(); unlock(); return r; }
 export function snapRecordLength(rec: usize): i32 { return recLength(rec); }
 export function snapImport(len: i32, now: u32, zone: i32): i32 {
   if (len > SNAP_RECORD_MAX) return -1;
-  return cacheImport(IN, len, now, zone);
+  lock();
+  const r = cacheImport(IN, len, now, zone);
+  unlock();
+  return r;
 }
 
 // Live entries per zone id, written as 256 i32 counts into AUX (admin statistics).
 export function zoneCounts(): usize {
   memory.fill(AUX, 0, 256 << 2);
+  lock();
   let rec = ringFirst();
   while (rec != 0) {
     const z = recZone(rec);
     if (z < 256) store<i32>(AUX + (<usize>z << 2), load<i32>(AUX + (<usize>z << 2)) + 1);
     rec = ringNext();
   }
+  unlock();
   return AUX;
 }
 
@@ -250,8 +256,13 @@ export function zoneCounts(): usize {
 // lowercased wire name (n octets) then `count` rdata blocks (u16 length + bytes).
 export function hostsPut(n: i32, qtype: i32, count: i32, ttl: i32, len: i32): i32 {
   if (n < 1 || n > 255 || len < n || len > BUF_BYTES) return -1;
-  return hostsAdd(IN, n, qtype, IN + <usize>n, len - n, count, <u32>ttl);
+  lock();
+  const r = hostsAdd(IN, n, qtype, IN + <usize>n, len - n, count, <u32>ttl);
+  unlock();
+  return r;
 }
+export function hostsBegin(): void { lock(); hostsBeginTable(); unlock(); }
+export function hostsCommit(): void { lock(); hostsCommitTable(); unlock(); }
 
 // Parses the query in IN into RES and KEY without answering it (log lines, admin tools).
 export function inspectQuery(len: i32): i32 { return parseQuery(IN, len); }

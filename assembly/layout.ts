@@ -1,5 +1,5 @@
-// Fixed memory map. Every buffer the hot path touches lives at an address fixed by initLayout(), so
-// the JS side keeps one view and exports take and return plain integers.
+// Fixed memory map. Every buffer the hot path touches lives at an address fixed by sharedLayout() and
+// useScratch(), so the JS side keeps one view and exports take and return plain integers.
 
 export const MSG_MAX: i32 = 65535;
 export const SNAP_RECORD_MAX: i32 = 66559; // MSG_MAX + 1024: a stored message and its record header
@@ -16,6 +16,20 @@ export const HOSTS_SLOTS: usize = 4096;
 export const HOSTS_AREA: usize = 1024 * 1024; // table + records of one hosts overlay; two of them
 export const BUF_BYTES: i32 = <i32>BUF_SIZE;
 
+// Instances of the core on one shared memory (the main thread and up to 8 loop Workers): each claims
+// one scratch set (RES … BATCH_INFO below); everything else in the map is shared.
+export const MAX_THREADS: i32 = 9;
+// The most the memory may grow to, in 64 KiB pages (build/build.ts passes it to asc, src/core.ts to
+// WebAssembly.Memory): the fixed area (~9.5 MiB with MAX_THREADS scratch sets) plus a 64 MiB cache,
+// above CACHE_MAX_BYTES (48 MiB). Reserved address space only: pages count once touched.
+export const MEMORY_MAX_PAGES: i32 = 1280;
+// The batch area of each scratch set (handleBatch in batch.ts): BATCH_MAX slots of BATCH_SLOT octets,
+// then three i32 arrays of BATCH_MAX words: query lengths in, answer lengths out, result words out.
+export const BATCH_MAX: i32 = 64;
+export const BATCH_SLOT: i32 = 4096;
+const SHARED_SIZE: usize = 1024; // the header of shared.ts
+
+// per instance: the scratch set this instance claimed (wasm globals are per instance)
 export let RES: usize = 0; // i32 result words, indexed by the R_* constants
 export let IN: usize = 0; // client query / upstream reply in
 export let AUX: usize = 0; // the upstream query a reply is matched against
@@ -27,30 +41,62 @@ export let RR_INFO: usize = 0;
 export let REFS: usize = 0;
 export let NAME_A: usize = 0; // two scratch names (256 octets each) for comparisons
 export let NAME_B: usize = 0;
+export let BATCH: usize = 0; // BATCH_MAX slots of BATCH_SLOT octets
+export let BATCH_IN: usize = 0; // i32 query length per slot (written by the caller)
+export let BATCH_OUT: usize = 0; // i32 answer length per slot, 0 when not answered
+export let BATCH_INFO: usize = 0; // i32 result word per slot (batch.ts)
+// shared by every instance (the same addresses in each: the same module computes them)
+export let SHARED: usize = 0; // the shared header (shared.ts)
 export let ZONES: usize = 0; // two zone/rule tables, ZONE_AREA apart
 export let HOSTS: usize = 0; // two hosts overlays, HOSTS_AREA apart
+export let SCRATCH: usize = 0; // MAX_THREADS scratch sets, SCRATCH_SIZE apart
+export let SCRATCH_SIZE: usize = 0;
 export let HEAP: usize = 0; // first free byte after the fixed buffers; the cache starts here
 
 @inline function align(p: usize, a: usize): usize { return (p + a - 1) & ~(a - 1); }
 
-export function initLayout(): void {
-  if (RES != 0) return;
+// The shared part of the map. Pure arithmetic on __heap_base: every instance gets the same answer.
+export function sharedLayout(): void {
   let p = align(__heap_base, 64);
-  RES = p; p += RES_WORDS << 2;
-  IN = align(p, 64); p = IN + BUF_SIZE;
-  AUX = align(p, 64); p = AUX + BUF_SIZE;
-  OUT = align(p, 64); p = OUT + BUF_SIZE;
-  PREP = align(p, 64); p = PREP + BUF_SIZE;
-  PREP_RR = align(p, 64); p = PREP_RR + RR_META_SIZE;
-  KEY = align(p, 64); p = KEY + KEY_SIZE;
-  RR_INFO = align(p, 64); p = RR_INFO + RR_INFO_AREA;
-  REFS = align(p, 64); p = REFS + REF_AREA;
-  NAME_A = align(p, 64); p = NAME_A + 256;
-  NAME_B = align(p, 64); p = NAME_B + 256;
+  SHARED = p; p += SHARED_SIZE;
   ZONES = align(p, 64); p = ZONES + 2 * ZONE_AREA;
   HOSTS = align(p, 64); p = HOSTS + 2 * HOSTS_AREA;
-  HEAP = align(p, 64);
-  ensureMemory(HEAP);
+  SCRATCH = align(p, 64);
+  SCRATCH_SIZE = align(scratchSet(0, false), 4096);
+  HEAP = align(SCRATCH + SCRATCH_SIZE * <usize>MAX_THREADS, 64);
+}
+
+// Lays out scratch set `at` (its base); with `use`, this instance's pointers are set to it. Returns
+// the set's size.
+function scratchSet(at: usize, use: bool): usize {
+  let p = at;
+  const res = p; p += RES_WORDS << 2;
+  const inp = align(p, 64); p = inp + BUF_SIZE;
+  const aux = align(p, 64); p = aux + BUF_SIZE;
+  const out = align(p, 64); p = out + BUF_SIZE;
+  const prep = align(p, 64); p = prep + BUF_SIZE;
+  const prepRr = align(p, 64); p = prepRr + RR_META_SIZE;
+  const key = align(p, 64); p = key + KEY_SIZE;
+  const rrInfo = align(p, 64); p = rrInfo + RR_INFO_AREA;
+  const refs = align(p, 64); p = refs + REF_AREA;
+  const nameA = align(p, 64); p = nameA + 256;
+  const nameB = align(p, 64); p = nameB + 256;
+  const batch = align(p, 4096); p = batch + <usize>BATCH_MAX * <usize>BATCH_SLOT;
+  const words = <usize>BATCH_MAX << 2;
+  const bIn = align(p, 64); p = bIn + words;
+  const bOut = p; p += words;
+  const bInfo = p; p += words;
+  if (use) {
+    RES = res; IN = inp; AUX = aux; OUT = out; PREP = prep; PREP_RR = prepRr; KEY = key;
+    RR_INFO = rrInfo; REFS = refs; NAME_A = nameA; NAME_B = nameB;
+    BATCH = batch; BATCH_IN = bIn; BATCH_OUT = bOut; BATCH_INFO = bInfo;
+  }
+  return p - at;
+}
+
+// Points this instance's scratch pointers at set i (0 ≤ i < MAX_THREADS).
+export function useScratch(i: i32): void {
+  scratchSet(SCRATCH + <usize>i * SCRATCH_SIZE, true);
 }
 
 // Grows linear memory so that [0, end) is addressable. Returns false when the host refuses.
@@ -103,3 +149,4 @@ export const S_HEALTH: i32 = 7;
 export const S_DROP: i32 = 8;
 export const S_HOSTS: i32 = 9;
 export const S_LOCAL: i32 = 10; // a special-use name (localhost., loopback reverse) answered by us
+export const S_DEFER: i32 = 11; // handleBatch only: left to handle() (the zone logs every query)

@@ -4,6 +4,7 @@
 import { ZONES, ZONE_AREA, KEY } from "./layout";
 import { suffixStart, labelsBefore } from "./name";
 import { KEY_NAME_OFF } from "./query";
+import { sget, sset, SH_ZONES_LIVE, SH_ZONE_COUNT, SH_RULE_COUNT, SH_BUILD_ZONES, SH_BUILD_RULES } from "./shared";
 
 // zones of both listener sets together; rules likewise (each set's health rule counts). Mirrored by
 // src/config/limits.ts, which `validate` checks.
@@ -17,46 +18,46 @@ export const ACTION_NXDOMAIN: i32 = 1;
 export const ACTION_HEALTH: i32 = 2;
 export const ANY_ZONE: i32 = 255;
 
-let live: usize = 0; // which table queries read
-let zoneCount: i32 = 0; // of the live table
-let ruleCount: i32 = 0;
-let buildZones: i32 = 0; // of the table being built
-let buildRules: i32 = 0;
+// which table queries read, its zone and rule counts, and those of the table being built: in the
+// shared header (shared.ts), so every instance reads the same table
+@inline function live(): usize { return <usize>sget(SH_ZONES_LIVE); }
 
 @inline function tableAt(t: usize): usize { return ZONES + t * ZONE_AREA; }
 @inline function zoneAt(t: usize, i: i32): usize { return tableAt(t) + <usize>i * ENTRY; }
 @inline function ruleAt(t: usize, i: i32): usize { return tableAt(t) + <usize>MAX_ZONES * ENTRY + <usize>i * ENTRY; }
 
 // Starts filling the table that is not live; the live one keeps answering.
-export function zonesBegin(): void { buildZones = 0; buildRules = 0; }
+export function zonesBegin(): void { sset(SH_BUILD_ZONES, 0); sset(SH_BUILD_RULES, 0); }
 
 // Makes the table built since zonesBegin live.
 export function zonesCommit(): void {
-  live = 1 - live;
-  zoneCount = buildZones;
-  ruleCount = buildRules;
-  buildZones = 0;
-  buildRules = 0;
+  sset(SH_ZONES_LIVE, 1 - <i32>live());
+  sset(SH_ZONE_COUNT, sget(SH_BUILD_ZONES));
+  sset(SH_RULE_COUNT, sget(SH_BUILD_RULES));
+  sset(SH_BUILD_ZONES, 0);
+  sset(SH_BUILD_RULES, 0);
 }
 
 // Adds a zone (lowercased wire name at `name`) to listener set `set` of the table being built under
 // the caller's stable id (0..254; ids survive reloads, so cache records keep naming the right zone).
 // Returns 0 or -1.
 export function zoneAdd(set: i32, name: usize, n: i32, id: i32): i32 {
+  const buildZones = sget(SH_BUILD_ZONES);
   if (buildZones >= MAX_ZONES || n < 1 || n > 255 || id < 0 || id >= ANY_ZONE || set < 0 || set > 255) return -1;
-  const z = zoneAt(1 - live, buildZones);
+  const z = zoneAt(1 - live(), buildZones);
   store<u8>(z, <u8>set);
   store<u8>(z + 1, <u8>id);
   store<u16>(z + 6, <u16>n);
   memory.copy(z + 8, name, <usize>n);
-  buildZones++;
+  sset(SH_BUILD_ZONES, buildZones + 1);
   return 0;
 }
 
 // Adds a rule to the table being built. Returns its index or -1.
 export function ruleAdd(set: i32, zone: i32, action: i32, minLabels: i32, exact: i32, name: usize, n: i32): i32 {
+  const buildRules = sget(SH_BUILD_RULES);
   if (buildRules >= MAX_RULES || n < 1 || n > 255 || set < 0 || set > 255 || zone < 0 || zone > ANY_ZONE || minLabels < 0 || minLabels > 255) return -1;
-  const r = ruleAt(1 - live, buildRules);
+  const r = ruleAt(1 - live(), buildRules);
   store<u8>(r, <u8>set);
   store<u8>(r + 1, <u8>zone);
   store<u8>(r + 2, <u8>action);
@@ -64,7 +65,8 @@ export function ruleAdd(set: i32, zone: i32, action: i32, minLabels: i32, exact:
   store<u8>(r + 4, <u8>exact);
   store<u16>(r + 6, <u16>n);
   memory.copy(r + 8, name, <usize>n);
-  return buildRules++;
+  sset(SH_BUILD_RULES, buildRules + 1);
+  return buildRules;
 }
 
 // Does the entry's name end the key name on a label boundary? Sets labelsBefore.
@@ -80,8 +82,10 @@ export function matchZone(set: i32, n: i32): i32 {
   const name = KEY + KEY_NAME_OFF;
   let best = -1;
   let bestLen = -1;
-  for (let i = 0; i < zoneCount; i++) {
-    const z = zoneAt(live, i);
+  const t = live();
+  const count = sget(SH_ZONE_COUNT);
+  for (let i = 0; i < count; i++) {
+    const z = zoneAt(t, i);
     if (<i32>load<u8>(z) != set) continue;
     const zl = <i32>load<u16>(z + 6);
     if (zl > bestLen && endsWith(z, name, n)) { best = <i32>load<u8>(z + 1); bestLen = zl; }
@@ -92,8 +96,10 @@ export function matchZone(set: i32, n: i32): i32 {
 // First rule of `set` (for this zone or any zone) matching the question name, or -1.
 export function matchRule(set: i32, zone: i32, n: i32): i32 {
   const name = KEY + KEY_NAME_OFF;
-  for (let i = 0; i < ruleCount; i++) {
-    const r = ruleAt(live, i);
+  const t = live();
+  const count = sget(SH_RULE_COUNT);
+  for (let i = 0; i < count; i++) {
+    const r = ruleAt(t, i);
     if (<i32>load<u8>(r) != set) continue;
     const rz = <i32>load<u8>(r + 1);
     if (rz != ANY_ZONE && rz != zone) continue;
@@ -104,5 +110,5 @@ export function matchRule(set: i32, zone: i32, n: i32): i32 {
   return -1;
 }
 
-export function ruleAction(i: i32): i32 { return <i32>load<u8>(ruleAt(live, i) + 2); }
-export function ruleNameLen(i: i32): i32 { return <i32>load<u16>(ruleAt(live, i) + 6); }
+export function ruleAction(i: i32): i32 { return <i32>load<u8>(ruleAt(live(), i) + 2); }
+export function ruleNameLen(i: i32): i32 { return <i32>load<u16>(ruleAt(live(), i) + 6); }

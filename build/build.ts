@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { newest, mtime } from "./freshness";
+import { coreConstant } from "./core-abi";
 
 const root = join(dirname(new URL(import.meta.url).pathname), "..");
 const ifNeeded = process.argv.includes("--if-needed");
@@ -25,7 +26,12 @@ const bin = (name: string) => join(root, "node_modules/.bin", name);
 // the runtime's copy of the core's constants, generated from the AssemblyScript sources
 run(process.execPath, [join(root, "build/core-abi.ts")]);
 if (!ifNeeded || mtime(wasm) < newest(join(root, "assembly"))) {
-  run(bin("asc"), ["assembly/index.ts", "-O3", "--runtime", "stub", "--noAssert", "--initialMemory", "4", "-o", "build/core.wasm"]);
+  // one shared memory, imported, so the main thread and loop Workers run instances on one cache
+  run(bin("asc"), [
+    "assembly/index.ts", "-O3", "--runtime", "stub", "--noAssert", "--initialMemory", "4",
+    "--enable", "threads", "--sharedMemory", "--importMemory", "--maximumMemory", String(coreConstant("layout.ts", "MEMORY_MAX_PAGES")),
+    "-o", "build/core.wasm",
+  ]);
   console.error("build: build/core.wasm");
 }
 if (!ifNeeded || mtime(exe) < Math.max(mtime(wasm), newest(join(root, "src")), mtime(join(root, "package.json")))) {

@@ -1,17 +1,30 @@
-// Typed facade over the wasm packet core. Nothing else touches wasm memory. One Uint8Array view and
-// one Int32Array view are made after init (the only time memory grows) and reused for every packet.
+// Typed facade over the wasm packet core. Nothing else touches wasm memory. The memory is a shared
+// WebAssembly.Memory: Core.load makes the owner (the one that sizes the cache), share() hands the module
+// and memory to another thread, Core.attach there makes a second instance on the same cache. The views
+// are made after init or attach (the only times memory grows) and reused for every packet.
 import { CORE_MAX_ZONES, CORE_MAX_RULES } from "./config/limits";
 
-import { R, Status, Rcode, Prepared, RuleAction, ANY_ZONE, SNAP_RECORD_MAX, KEY_NAME_OFF } from "./core-abi";
+import {
+  R, Status, Rcode, Prepared, RuleAction, ANY_ZONE, SNAP_RECORD_MAX, KEY_NAME_OFF, MAX_THREADS, MEMORY_MAX_PAGES,
+  Batch, BatchStatus, AttachError,
+} from "./core-abi";
 
-export { R, Status, Rcode, Prepared, RuleAction, ANY_ZONE, SNAP_RECORD_MAX };
+export { R, Status, Rcode, Prepared, RuleAction, ANY_ZONE, SNAP_RECORD_MAX, MAX_THREADS, Batch, BatchStatus };
+
+/** What another thread needs to run an instance on the same cache (both may be posted to a Worker). */
+export interface CoreShare { module: WebAssembly.Module; memory: WebAssembly.Memory }
 
 interface Exports {
   memory: WebAssembly.Memory;
   init(maxBytes: number, seed: number): number;
+  enableSharing(): void; attach(): number; detach(): void;
   resPtr(): number; inPtr(): number; auxPtr(): number; outPtr(): number; keyPtr(): number;
+  batchPtr(): number; batchInPtr(): number; batchOutPtr(): number; batchInfoPtr(): number;
   configure(staleTtl: number, prefetchHits: number, blockedTtl: number, maxUdp: number): void;
   handle(len: number, now: number, set: number, tcp: number): number;
+  handleBatch(n: number, now: number, set: number): number;
+  recall(len: number, set: number): number;
+  logZone(zone: number, on: number): void; logSet(set: number, on: number): void; logClear(): void;
   upstreamQuery(id: number, caseSeed: number): number;
   compactQuery(): number;
   prepare(rlen: number, qlen: number, exactCase: number, capTtl: number, negTtl: number): number;
@@ -64,6 +77,10 @@ export type HostsEntries = { name: string; qtype: number; rdata: Uint8Array[] }[
 /** A name rule: answer `action` for names under `name` (exact: the name itself only). */
 export interface RuleEntry { set: number; zone: number; action: number; name: string; minLabels: number; exact: boolean }
 
+const imports = (memory: WebAssembly.Memory) => ({
+  env: { memory, abort() { throw new Error("wasm core abort"); } },
+});
+
 export class Core {
   readonly x: Exports;
   readonly mem: Uint8Array;
@@ -71,24 +88,86 @@ export class Core {
   readonly IN: number;
   readonly AUX: number;
   readonly OUT: number;
+  /** This instance's batch area (handleBatch): BATCH_MAX slots of BATCH_SLOT octets from BATCH, and
+   * per slot the query length (batchIn), answer length (batchOut) and result word (batchInfo). */
+  readonly BATCH: number;
+  readonly batchIn: Int32Array;
+  readonly batchOut: Int32Array;
+  readonly batchInfo: Int32Array;
   private readonly outViews: Uint8Array[] = [];
 
+  /** The owner: a new shared memory, the cache sized to maxBytes. */
   static async load(wasm: Uint8Array, maxBytes: number): Promise<Core> {
-    const { instance } = await WebAssembly.instantiate(wasm, {
-      env: { abort() { throw new Error("wasm core abort"); } },
-    });
-    return new Core(instance.exports as unknown as Exports, maxBytes);
+    const module = await WebAssembly.compile(wasm);
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: MEMORY_MAX_PAGES, shared: true });
+    const instance = await WebAssembly.instantiate(module, imports(memory));
+    const x = instance.exports as unknown as Exports;
+    if (x.init(maxBytes, crypto.getRandomValues(new Uint32Array(1))[0]) !== 0) throw new Error(`cache.maxBytes ${maxBytes} is too small or memory could not grow`);
+    return new Core(x, module, memory);
   }
 
-  private constructor(x: Exports, maxBytes: number) {
+  /** A further instance on the memory of an owner that called share() (in this thread or another):
+   * the same cache, zones, hosts and counters, its own scratch buffers. Throws when the memory is not
+   * a shared core's or all MAX_THREADS instances exist. */
+  static async attach(share: CoreShare): Promise<Core> {
+    const instance = await WebAssembly.instantiate(share.module, imports(share.memory));
+    const x = instance.exports as unknown as Exports;
+    const r = x.attach();
+    if (r === AttachError.FULL) throw new Error(`core attach: all ${MAX_THREADS} instances of this memory exist`);
+    if (r < 0) throw new Error("core attach: the memory holds no shared core (call share() on the owner first)");
+    return new Core(x, share.module, share.memory);
+  }
+
+  private constructor(x: Exports, private readonly module: WebAssembly.Module, private readonly memory: WebAssembly.Memory) {
     this.x = x;
-    if (x.init(maxBytes, crypto.getRandomValues(new Uint32Array(1))[0]) !== 0) throw new Error(`cache.maxBytes ${maxBytes} is too small or memory could not grow`);
-    // memory never grows after init: these views stay valid
-    this.mem = new Uint8Array(x.memory.buffer);
-    this.res = new Int32Array(x.memory.buffer, x.resPtr(), 64);
+    // init grew the memory to its full size (layout and cache) and nothing grows it again: views made
+    // now cover all of it. A shared memory's buffer is a fresh SharedArrayBuffer of the size it has.
+    const buf = memory.buffer;
+    this.mem = new Uint8Array(buf);
+    this.res = new Int32Array(buf, x.resPtr(), 64);
     this.IN = x.inPtr();
     this.AUX = x.auxPtr();
     this.OUT = x.outPtr();
+    this.BATCH = x.batchPtr();
+    this.batchIn = new Int32Array(buf, x.batchInPtr(), Batch.MAX);
+    this.batchOut = new Int32Array(buf, x.batchOutPtr(), Batch.MAX);
+    this.batchInfo = new Int32Array(buf, x.batchInfoPtr(), Batch.MAX);
+  }
+
+  /** Lets other instances onto this core's memory (from now on every instance takes the core's lock)
+   * and returns what Core.attach needs. Call on the owner's thread, before posting it anywhere. */
+  share(): CoreShare {
+    this.x.enableSharing();
+    return { module: this.module, memory: this.memory };
+  }
+
+  /** Gives this instance's scratch buffers back to the memory (an attached instance leaving); the
+   * instance must not be used afterwards. */
+  detach(): void { this.x.detach(); }
+
+  /** Handles batch slots [0, n) as UDP queries of listener set `set` (lengths in batchIn). Returns how
+   * many were answered in place; see BatchStatus for the rest. */
+  handleBatch(n: number, now: number, set: number): number { return this.x.handleBatch(n, now, set); }
+
+  /** Slot i of the batch area, as a view of its first n octets. */
+  batchSlot(i: number, n: number): Uint8Array {
+    const at = this.BATCH + i * Batch.SLOT;
+    return this.mem.subarray(at, at + n);
+  }
+
+  /** For a query answered elsewhere with BatchStatus.HIT_REFRESH: the core's state as handle() leaves
+   * it (key, zone, parsed query in IN), without a lookup, so a refresh can start. The zone id, or -1. */
+  recall(query: Uint8Array, set: number): number {
+    return this.x.recall(this.putQuery(query), set);
+  }
+
+  /** Which answers handleBatch leaves to handle() because the query log records them: the zone ids
+   * whose zone logs every query and the listener sets with any such zone (for answers given before
+   * a zone matched). Replaces the previous lists. */
+  setLoggedQueries(zoneIds: number[], sets: number[]): void {
+    this.x.logClear();
+    for (const z of zoneIds) this.x.logZone(z, 1);
+    for (const s of sets) this.x.logSet(s, 1);
   }
 
   /** A reusable view of the first n bytes of OUT (valid until the next core call). */
