@@ -27,7 +27,11 @@ export const MEMORY_MAX_PAGES: i32 = 1280;
 // then three i32 arrays of BATCH_MAX words: query lengths in, answer lengths out, result words out.
 export const BATCH_MAX: i32 = 64;
 export const BATCH_SLOT: i32 = 4096;
-const SHARED_SIZE: usize = 1024; // the header of shared.ts
+// The shared header (shared.ts) sits at a fixed address below the static data (build.ts passes
+// MEMORY_BASE to asc as --memoryBase), so its words are loads at constant addresses.
+export const SHARED: usize = 1024;
+const SHARED_SIZE: usize = 1024;
+export const MEMORY_BASE: i32 = 2048;
 
 // per instance: the scratch set this instance claimed (wasm globals are per instance)
 export let RES: usize = 0; // i32 result words, indexed by the R_* constants
@@ -46,7 +50,6 @@ export let BATCH_IN: usize = 0; // i32 query length per slot (written by the cal
 export let BATCH_OUT: usize = 0; // i32 answer length per slot, 0 when not answered
 export let BATCH_INFO: usize = 0; // i32 result word per slot (batch.ts)
 // shared by every instance (the same addresses in each: the same module computes them)
-export let SHARED: usize = 0; // the shared header (shared.ts)
 export let ZONES: usize = 0; // two zone/rule tables, ZONE_AREA apart
 export let HOSTS: usize = 0; // two hosts overlays, HOSTS_AREA apart
 export let SCRATCH: usize = 0; // MAX_THREADS scratch sets, SCRATCH_SIZE apart
@@ -58,7 +61,6 @@ export let HEAP: usize = 0; // first free byte after the fixed buffers; the cach
 // The shared part of the map. Pure arithmetic on __heap_base: every instance gets the same answer.
 export function sharedLayout(): void {
   let p = align(__heap_base, 64);
-  SHARED = p; p += SHARED_SIZE;
   ZONES = align(p, 64); p = ZONES + 2 * ZONE_AREA;
   HOSTS = align(p, 64); p = HOSTS + 2 * HOSTS_AREA;
   SCRATCH = align(p, 64);
