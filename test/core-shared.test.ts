@@ -2,6 +2,8 @@
 // counters seen alike by all (the owner from Core.load, others from Core.attach, in this thread or a
 // Worker); the bound on instances; and handleBatch giving what handle() gives, slot by slot.
 import { describe, test, expect } from "bun:test";
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import packet from "dns-packet";
 import { Core, R, Status, RuleAction, ANY_ZONE, Batch, BatchStatus, MAX_THREADS } from "../src/core";
 import { loadCore, prime, clientQuery, wasmBytes } from "./helpers/core";
@@ -258,4 +260,16 @@ describe("a Worker serving from the cache the main thread fills", () => {
     }
     expect(hits).toBeGreaterThan(0);
   }, 30_000);
+});
+
+const DENO = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
+describe("on Deno", () => {
+  test.skipIf(!existsSync(DENO))("a Worker attaches to the shared memory and batch-answers from the owner's cache", () => {
+    const r = spawnSync(DENO, ["run", "--no-check", "--unstable-sloppy-imports", "--node-modules-dir=manual", "--no-lock", "--allow-read", "test/helpers/deno-core-shared.ts"], {
+      cwd: new URL("..", import.meta.url).pathname, encoding: "utf8", timeout: 60_000,
+    });
+    expect(r.status).toBe(0);
+    const line = r.stdout.trim().split("\n").at(-1)!;
+    expect(JSON.parse(line)).toEqual({ answered: 4, status: BatchStatus.HIT, tail: [10, 1, 2, 3], mainStats: { entries: 1, negativeEntries: 0, bytes: expect.any(Number), evictions: 0, hits: 4, misses: 1 } });
+  }, 60_000);
 });
