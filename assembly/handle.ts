@@ -61,7 +61,7 @@ export function finishKey(set: i32): void {
 // R_STATUS says what (S_MISS: forward; S_STALE: an expired answer is in OUT, R_OUT_LEN long;
 // S_HEALTH: build the health answer; S_DEFER, batch only: run handle()). R_ZONE names the zone.
 // `batch` (handleBatch) counts no misses: the slow path runs handle() again, which counts them.
-export function decide(q: usize, len: i32, now: u32, set: i32, tcp: i32, batch: bool): i32 {
+@inline export function decide(q: usize, len: i32, now: u32, set: i32, tcp: i32, batch: bool): i32 {
   setRes(R_PREFETCH, 0);
   setRes(R_ZONE, -1);
   if (len > MSG_MAX) { setRes(R_STATUS, S_DROP); return 0; }
@@ -89,7 +89,7 @@ export function decide(q: usize, len: i32, now: u32, set: i32, tcp: i32, batch: 
 }
 
 // The shared part of decide(): zone, rules, hosts overlay, cache. Called with the lock held.
-function lookup(q: usize, n: i32, now: u32, set: i32, tcp: i32, batch: bool): i32 {
+@inline function lookup(q: usize, n: i32, now: u32, set: i32, tcp: i32, batch: bool): i32 {
   const zone = matchZone(set, n);
   setRes(R_ZONE, zone);
   if (zone < 0) return early(q, set, batch, S_ERROR, RCODE_REFUSED);

@@ -2,20 +2,24 @@
 // calls the core (core.handle(buf, now, 0, false): copy the query into wasm memory, one wasm call that
 // parses, looks up and writes the answer into OUT). Best of RUNS runs of ITERS calls each, after a
 // warm-up; the cases take turns run by run, so a noisy stretch on a shared machine hits them all
-// alike rather than one. Baselines show what the fixed costs are. Run: bun bench/core-micro.ts
+// alike rather than one. Baselines show what the fixed costs are. The shared-memory cases: the same
+// hit with the memory shared (every export takes the core's lock), and handleBatch answering 64 hits
+// per call (per query, the copy into the slots included). Run: bun bench/core-micro.ts
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpus } from "node:os";
 import packet from "dns-packet";
-import { Core, R, Status } from "../src/core";
+import { Core, R, Status, Batch } from "../src/core";
 
-const ITERS = 250_000;
+const ITERS = 256_000; // a multiple of Batch.MAX
 const RUNS = 40;
 const NOW = 100_000;
 
-const core = await Core.load(new Uint8Array(readFileSync(join(import.meta.dir, "../build/core.wasm"))), 64 << 20);
-core.addZone(0, ".");
-core.addZone(0, "cluster.local");
+const wasm = new Uint8Array(readFileSync(join(import.meta.dir, "../build/core.wasm")));
+const core = await Core.load(wasm, 48 << 20);
+const shared = await Core.load(wasm, 48 << 20);
+shared.share();
+for (const c of [core, shared]) { c.addZone(0, "."); c.addZone(0, "cluster.local"); }
 
 const query = (name: string, edns: boolean) => new Uint8Array(packet.encode({
   type: "query", id: 0x1234, flags: packet.RECURSION_DESIRED,
@@ -24,7 +28,7 @@ const query = (name: string, edns: boolean) => new Uint8Array(packet.encode({
 }));
 
 // Warm the cache with one A answer per name, through the same miss path the runtime takes.
-function warm(name: string): void {
+function warm(name: string, core: Core): void {
   if (core.handle(query(name, false), NOW, 0, false) !== -1) throw new Error(`${name}: expected a miss`);
   const sent = core.upstreamQuery(0x4321, 0);
   const reply = packet.encode({
@@ -34,8 +38,10 @@ function warm(name: string): void {
   if (core.prepare(reply, sent, false, 86400, 30) !== 0 || !core.storePrepared(sent.length, NOW, 0, 0, 0)) throw new Error("could not cache");
 }
 // a realistic table: the measured name among 10,000 others
-for (let i = 0; i < 10_000; i++) warm(`svc-${i}.ns.svc.cluster.local`);
-warm("www.example.com");
+for (const c of [core, shared]) {
+  for (let i = 0; i < 10_000; i++) warm(`svc-${i}.ns.svc.cluster.local`, c);
+  warm("www.example.com", c);
+}
 
 const cases: [string, () => number][] = [];
 const hit = (label: string, q: Uint8Array) => {
@@ -45,8 +51,20 @@ const hit = (label: string, q: Uint8Array) => {
 hit("hit: A www.example.com, no EDNS (glibc stub)", query("www.example.com", false));
 hit("hit: A www.example.com, EDNS 1232 (dig, systemd-resolved)", query("www.example.com", true));
 hit("hit: A svc-4711.ns.svc.cluster.local, no EDNS", query("svc-4711.ns.svc.cluster.local", false));
-// breakdown and baselines: parse + lookup without writing an answer, and the fixed cost of a call
 const q = query("www.example.com", false);
+if (!(shared.handle(q, NOW, 0, false) > 0 && shared.res[R.STATUS] === Status.HIT)) throw new Error("shared: not a hit");
+cases.push(["hit: A www.example.com, no EDNS, memory shared (lock taken)", () => { let s = 0; for (let i = 0; i < ITERS; i++) s += shared.handle(q, NOW, 0, false); return s; }]);
+const batchOfHits = () => {
+  let s = 0;
+  for (let b = 0; b < ITERS / Batch.MAX; b++) {
+    for (let i = 0; i < Batch.MAX; i++) { core.mem.set(q, core.BATCH + i * Batch.SLOT); core.batchIn[i] = q.length; }
+    s += core.handleBatch(Batch.MAX, NOW, 0);
+  }
+  return s;
+};
+if (batchOfHits() !== ITERS) throw new Error("batch: not all hits");
+cases.push(["hit: handleBatch of 64 (per query, copy into the slots included)", batchOfHits]);
+// breakdown and baselines: parse + lookup without writing an answer, and the fixed cost of a call
 cases.push(["breakdown: peek() = copy + parse + key hash + lookup, no answer", () => { let s = 0; for (let i = 0; i < ITERS; i++) s += core.peek(q, NOW, 0); return s; }]);
 const short = new Uint8Array(11);
 cases.push(["baseline: handle() of an 11-octet packet (copy + call + drop)", () => { let s = 0; for (let i = 0; i < ITERS; i++) s += core.handle(short, NOW, 0, false); return s; }]);
