@@ -15,16 +15,15 @@ import { hashBytes } from "./hash";
 import { findSlot, recordAt, killSlot, recStored, recTtl, recStale, recNrr, recMeta, recMsg, recQend, recTouch, recNegative } from "./cache";
 import { matchZone, matchRule, ruleAction, ruleNameLen, ACTION_NXDOMAIN, ACTION_HEALTH } from "./zones";
 import {
-  sget, sadd, lock, unlock, SH_STALE_TTL, SH_PREFETCH_HITS, SH_BLOCKED_TTL, SH_UDP_MAX, SH_HITS, SH_MISSES,
-  SH_LOG_ZONE, SH_LOG_SET,
+  sadd, lock, unlock, fresh, cStaleTtl, cPrefetchHits, cBlockedTtl, cUdpMax, SH_HITS, SH_MISSES, SH_LOG_ZONE, SH_LOG_SET,
 } from "./shared";
 import { SHARED } from "./layout";
 
 @inline export function limitFor(tcp: i32): i32 {
   if (tcp != 0) return MSG_MAX;
   const u = res(R_UDP);
-  const udpMax = sget(SH_UDP_MAX);
-  return u < udpMax ? u : udpMax;
+  fresh();
+  return u < cUdpMax ? u : cUdpMax;
 }
 
 // Meta-types (RFC 6895 3.1: OPT, TKEY, TSIG, MAILB/MAILA and the rest of 128-255) are not data a
@@ -83,6 +82,7 @@ export function finishKey(set: i32): void {
     return buildSpecialAnswer(q, special);
   }
   lock();
+  fresh();
   const r = lookup(q, n, now, set, tcp, batch);
   unlock();
   return r;
@@ -98,7 +98,7 @@ export function finishKey(set: i32): void {
   if (rule >= 0) {
     const action = ruleAction(rule);
     if (action == ACTION_HEALTH) { setRes(R_STATUS, S_HEALTH); return -1; }
-    if (action == ACTION_NXDOMAIN) { setRes(R_STATUS, S_BLOCKED); return buildDenial(q, RCODE_NXDOMAIN, ruleNameLen(rule), <u32>sget(SH_BLOCKED_TTL)); }
+    if (action == ACTION_NXDOMAIN) { setRes(R_STATUS, S_BLOCKED); return buildDenial(q, RCODE_NXDOMAIN, ruleNameLen(rule), <u32>cBlockedTtl); }
   }
   if (hostsCount() > 0) {
     const h = hostsFind(KEY + 1, res(R_KEY_LEN) - 1);
@@ -119,12 +119,12 @@ export function finishKey(set: i32): void {
     sadd(SH_HITS, 1);
     setRes(R_STATUS, S_HIT);
     setRes(R_TTL, <i32>(ttl - age));
-    if (recTouch(rec, ttl - age, sget(SH_PREFETCH_HITS))) setRes(R_PREFETCH, 1);
+    if (recTouch(rec, ttl - age, cPrefetchHits)) setRes(R_PREFETCH, 1);
     return render(q, recMsg(rec), recNrr(rec), recMeta(rec), recQend(rec), age, -1, limitFor(tcp));
   }
   if (age - ttl < recStale(rec)) {
     setRes(R_STATUS, S_STALE);
-    if (!batch) setRes(R_OUT_LEN, render(q, recMsg(rec), recNrr(rec), recMeta(rec), recQend(rec), age, sget(SH_STALE_TTL), limitFor(tcp)));
+    if (!batch) setRes(R_OUT_LEN, render(q, recMsg(rec), recNrr(rec), recMeta(rec), recQend(rec), age, cStaleTtl, limitFor(tcp)));
     return -1;
   }
   killSlot(slot);

@@ -6,15 +6,16 @@
 import { HOSTS, HOSTS_SLOTS, HOSTS_AREA } from "./layout";
 import { hashBytes } from "./hash";
 import { put16, put32 } from "./bytes";
-import { sget, sset, SH_HOSTS_LIVE, SH_HOSTS_COUNT, SH_HOSTS_BUILD_USED, SH_HOSTS_BUILD_COUNT } from "./shared";
+import { sget, sset, changed, cHostsLive, cHostsCount, SH_HOSTS_LIVE, SH_HOSTS_COUNT, SH_HOSTS_BUILD_USED, SH_HOSTS_BUILD_COUNT } from "./shared";
 
 const SLOT: usize = 8; // u32 hash, u32 record offset + 1
 // record: u32 len, u16 keyLen, u16 nrr, u16 msgLen, u16 qend, key, pad, meta (u32 per RR), msg
 const R_HDR: usize = 12;
 
-// which overlay is live, its entry count, and the fill of the one being built: in the shared header
+// which overlay is live, its entry count, and the fill of the one being built: in the shared header;
+// queries read this instance's copy (cHostsLive, cHostsCount: see fresh() in shared.ts)
 @inline function live(): usize { return <usize>sget(SH_HOSTS_LIVE); }
-@inline export function hostsCount(): i32 { return sget(SH_HOSTS_COUNT); } // entries of the live overlay
+@inline export function hostsCount(): i32 { return cHostsCount; } // entries of the live overlay
 
 @inline function table(t: usize): usize { return HOSTS + t * HOSTS_AREA; }
 @inline function records(t: usize): usize { return table(t) + HOSTS_SLOTS * SLOT; }
@@ -33,6 +34,7 @@ export function hostsCommit(): void {
   sset(SH_HOSTS_COUNT, sget(SH_HOSTS_BUILD_COUNT));
   sset(SH_HOSTS_BUILD_USED, 0);
   sset(SH_HOSTS_BUILD_COUNT, 0);
+  changed();
 }
 
 // Adds the answer for (name, qtype) to the overlay being built: `name` is a lowercased wire name of n
@@ -107,7 +109,7 @@ export function hostsAdd(name: usize, n: i32, qtype: i32, rdata: usize, rdLen: i
 
 // The live overlay's record for key (qtype, qclass, name) or 0.
 export function hostsFind(key: usize, keyLen: i32): usize {
-  const t = live();
+  const t = cHostsLive;
   const h = hashBytes(key, keyLen);
   let i = h & <u32>(HOSTS_SLOTS - 1);
   while (true) {

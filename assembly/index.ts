@@ -22,7 +22,7 @@ import {
 import { zonesBegin as zonesBeginTable, zonesCommit as zonesCommitTable, zoneAdd, ruleAdd, matchZone } from "./zones";
 import {
   sget, sset, lock, unlock, markInitialised, isInitialised, startSharing, sharingStarted, lockAsShared,
-  claimScratch, releaseScratch, SH_SEED, SH_STALE_TTL, SH_PREFETCH_HITS, SH_BLOCKED_TTL, SH_UDP_MAX,
+  claimScratch, releaseScratch, changed, fresh, SH_SEED, SH_STALE_TTL, SH_PREFETCH_HITS, SH_BLOCKED_TTL, SH_UDP_MAX,
   SH_HITS, SH_MISSES, SH_LOG_ZONE, SH_LOG_SET, ATTACH_NOT_SHARED, ATTACH_FULL,
 } from "./shared";
 import { decide, finishKey, limitFor } from "./handle";
@@ -45,6 +45,7 @@ export function init(cacheBytesMax: i32, seed: u32): i32 {
   sset(SH_PREFETCH_HITS, 2);
   sset(SH_BLOCKED_TTL, 30);
   sset(SH_UDP_MAX, OUR_UDP_SIZE);
+  changed();
   const r = cacheInit(cacheBytesMax);
   if (r == 0) markInitialised();
   return r;
@@ -94,6 +95,7 @@ export function configure(stale: i32, prefetchHits: i32, blocked: i32, maxUdp: i
   sset(SH_PREFETCH_HITS, prefetchHits);
   sset(SH_BLOCKED_TTL, blocked);
   sset(SH_UDP_MAX, maxUdp < 512 ? 512 : maxUdp);
+  changed();
   unlock();
 }
 
@@ -120,6 +122,7 @@ export function recall(len: i32, set: i32): i32 {
   setRes(R_ZONE, -1);
   if (parseQuery(IN, len) != 0) return -1;
   lock();
+  fresh();
   const zone = matchZone(set, res(R_NAME_LEN));
   unlock();
   setRes(R_ZONE, zone);

@@ -28,6 +28,7 @@ export const SH_NEG: usize = 76;
 export const SH_EVICTIONS: usize = 80;
 export const SH_HITS: usize = 84;
 export const SH_MISSES: usize = 88;
+export const SH_GEN: usize = 92; // bumped (under the lock) whenever a value the instances cache changes
 // configure()
 export const SH_STALE_TTL: usize = 96;
 export const SH_PREFETCH_HITS: usize = 100;
@@ -57,6 +58,42 @@ export const ATTACH_FULL: i32 = -2; // every one of MAX_THREADS scratch sets is 
 @inline export function sget(o: usize): i32 { return load<i32>(SHARED + o); }
 @inline export function sset(o: usize, v: i32): void { store<i32>(SHARED + o, v); }
 @inline export function sadd(o: usize, d: i32): void { store<i32>(SHARED + o, load<i32>(SHARED + o) + d); }
+
+// This instance's copy of the shared values the hot path reads and that change only on reload
+// (configure, zonesCommit, hostsCommit): one load of SH_GEN per packet instead of one per value.
+let seenGen: i32 = -1;
+export let cStaleTtl: i32 = 0;
+export let cPrefetchHits: i32 = 0;
+export let cBlockedTtl: i32 = 0;
+export let cUdpMax: i32 = 0;
+export let cZonesLive: usize = 0;
+export let cZoneCount: i32 = 0;
+export let cRuleCount: i32 = 0;
+export let cHostsLive: usize = 0;
+export let cHostsCount: i32 = 0;
+
+// Brings this instance's copy up to date (with the lock held, or for udpMax alone without it).
+@inline export function fresh(): void {
+  const g = atomic.load<i32>(SHARED + SH_GEN);
+  if (g != seenGen) reload(g);
+}
+function reload(g: i32): void {
+  seenGen = g;
+  cStaleTtl = sget(SH_STALE_TTL);
+  cPrefetchHits = sget(SH_PREFETCH_HITS);
+  cBlockedTtl = sget(SH_BLOCKED_TTL);
+  cUdpMax = sget(SH_UDP_MAX);
+  cZonesLive = <usize>sget(SH_ZONES_LIVE);
+  cZoneCount = sget(SH_ZONE_COUNT);
+  cRuleCount = sget(SH_RULE_COUNT);
+  cHostsLive = <usize>sget(SH_HOSTS_LIVE);
+  cHostsCount = sget(SH_HOSTS_COUNT);
+}
+// After a change to any of those values (with the lock held): every instance reloads them.
+export function changed(): void {
+  atomic.add<i32>(SHARED + SH_GEN, 1);
+  fresh();
+}
 
 // Whether this instance takes the lock: off until the memory is shared, so a core alone on its memory
 // pays one branch per export, not an atomic operation.

@@ -4,7 +4,7 @@
 import { ZONES, ZONE_AREA, KEY } from "./layout";
 import { suffixStart, labelsBefore } from "./name";
 import { KEY_NAME_OFF } from "./query";
-import { sget, sset, SH_ZONES_LIVE, SH_ZONE_COUNT, SH_RULE_COUNT, SH_BUILD_ZONES, SH_BUILD_RULES } from "./shared";
+import { sget, sset, changed, cZonesLive, cZoneCount, cRuleCount, SH_ZONES_LIVE, SH_ZONE_COUNT, SH_RULE_COUNT, SH_BUILD_ZONES, SH_BUILD_RULES } from "./shared";
 
 // zones of both listener sets together; rules likewise (each set's health rule counts). Mirrored by
 // src/config/limits.ts, which `validate` checks.
@@ -19,7 +19,8 @@ export const ACTION_HEALTH: i32 = 2;
 export const ANY_ZONE: i32 = 255;
 
 // which table queries read, its zone and rule counts, and those of the table being built: in the
-// shared header (shared.ts), so every instance reads the same table
+// shared header (shared.ts), so every instance reads the same table; queries read this instance's
+// copy (cZonesLive …, brought up to date by fresh() under the lock)
 @inline function live(): usize { return <usize>sget(SH_ZONES_LIVE); }
 
 @inline function tableAt(t: usize): usize { return ZONES + t * ZONE_AREA; }
@@ -36,6 +37,7 @@ export function zonesCommit(): void {
   sset(SH_RULE_COUNT, sget(SH_BUILD_RULES));
   sset(SH_BUILD_ZONES, 0);
   sset(SH_BUILD_RULES, 0);
+  changed();
 }
 
 // Adds a zone (lowercased wire name at `name`) to listener set `set` of the table being built under
@@ -82,8 +84,8 @@ export function matchZone(set: i32, n: i32): i32 {
   const name = KEY + KEY_NAME_OFF;
   let best = -1;
   let bestLen = -1;
-  const t = live();
-  const count = sget(SH_ZONE_COUNT);
+  const t = cZonesLive;
+  const count = cZoneCount;
   for (let i = 0; i < count; i++) {
     const z = zoneAt(t, i);
     if (<i32>load<u8>(z) != set) continue;
@@ -96,8 +98,8 @@ export function matchZone(set: i32, n: i32): i32 {
 // First rule of `set` (for this zone or any zone) matching the question name, or -1.
 export function matchRule(set: i32, zone: i32, n: i32): i32 {
   const name = KEY + KEY_NAME_OFF;
-  const t = live();
-  const count = sget(SH_RULE_COUNT);
+  const t = cZonesLive;
+  const count = cRuleCount;
   for (let i = 0; i < count; i++) {
     const r = ruleAt(t, i);
     if (<i32>load<u8>(r) != set) continue;
@@ -110,5 +112,5 @@ export function matchRule(set: i32, zone: i32, n: i32): i32 {
   return -1;
 }
 
-export function ruleAction(i: i32): i32 { return <i32>load<u8>(ruleAt(live(), i) + 2); }
-export function ruleNameLen(i: i32): i32 { return <i32>load<u16>(ruleAt(live(), i) + 6); }
+export function ruleAction(i: i32): i32 { return <i32>load<u8>(ruleAt(cZonesLive, i) + 2); }
+export function ruleNameLen(i: i32): i32 { return <i32>load<u16>(ruleAt(cZonesLive, i) + 6); }
