@@ -6,6 +6,8 @@ import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import packet from "dns-packet";
 import { Core, R, Status, RuleAction, ANY_ZONE, Batch, BatchStatus, MAX_THREADS } from "../src/core";
+import { MEMORY_MAX_PAGES } from "../src/core-abi";
+import { CACHE_MAX_BYTES } from "../src/config/limits";
 import { loadCore, prime, clientQuery, wasmBytes } from "./helpers/core";
 import { sharedName, sharedAddress } from "./helpers/core-shared-names";
 
@@ -72,6 +74,12 @@ describe("the instance bound", () => {
     prime(owner, "bound.example", { now: NOW, answers: [a("bound.example", 60)] });
     expect(again.handle(clientQuery("bound.example"), NOW, 0, false)).toBeGreaterThan(0);
     await expect(Core.attach(share)).rejects.toThrow(`all ${MAX_THREADS} instances`);
+  });
+
+  test("a cache the memory's maximum cannot hold is refused at load, not half made", async () => {
+    await expect(Core.load(wasmBytes(), MEMORY_MAX_PAGES * 65536)).rejects.toThrow("too small or memory could not grow");
+    const ok = await Core.load(wasmBytes(), CACHE_MAX_BYTES); // the largest the config allows fits
+    expect(ok.stats().entries).toBe(0);
   });
 
   test("the views cover the whole grown memory, on the owner and on an attached instance", async () => {
