@@ -74,7 +74,7 @@ export let cHostsCount: i32 = 0;
 
 // Brings this instance's copy up to date (with the lock held, or for udpMax alone without it).
 @inline export function fresh(): void {
-  const g = atomic.load<i32>(SHARED + SH_GEN);
+  const g = load<i32>(SHARED + SH_GEN); // a plain load: under the lock, or alone on the memory
   if (g != seenGen) reload(g);
 }
 function reload(g: i32): void {
