@@ -3,12 +3,15 @@
 // answered in place: the answer overwrites the slot's query and its length goes to BATCH_OUT. The rest
 // keeps its query bytes, with a status naming the slow path (the caller runs handle() for it).
 //
-// Per slot i (the caller writes the query at BATCH + i*BATCH_SLOT and its length at BATCH_IN[i]):
-//   BATCH_OUT[i]  answer length (> 0), or 0 when nothing is to be sent from the slot
-//   BATCH_INFO[i] result word: qtype (bits 0-15), zone id (16-23, 255 = none), the answer's rcode
-//                 (24-27, header rcode), status B_* (28-31)
+// Per slot i (the caller writes the query at BATCH + i*BATCH_SLOT, and in its meta record at
+// BATCH_META + i*BATCH_META_RECORD the query length and flags, BATCH_TRUNCATED when the datagram did
+// not fit):
+//   meta out-length  answer length (> 0), or 0 when nothing is to be sent from the slot
+//   BATCH_INFO[i]    result word: qtype (bits 0-15), zone id (16-23, 255 = none), the answer's rcode
+//                    (24-27, header rcode), status B_* (28-31)
 import {
-  BATCH, BATCH_IN, BATCH_OUT, BATCH_INFO, BATCH_MAX, BATCH_SLOT, OUT, res, R_STATUS, R_ZONE, R_QTYPE,
+  BATCH, BATCH_META, BATCH_INFO, BATCH_MAX, BATCH_SLOT, BATCH_META_RECORD, BATCH_META_IN_LEN, BATCH_META_OUT_LEN,
+  BATCH_META_FLAGS, BATCH_TRUNCATED, OUT, res, R_STATUS, R_ZONE, R_QTYPE,
   R_PREFETCH, R_NEGATIVE, S_HIT, S_ERROR, S_BLOCKED, S_HOSTS, S_LOCAL, S_DROP, S_MISS, S_STALE, S_HEALTH,
 } from "./layout";
 import { decide } from "./handle";
@@ -30,7 +33,7 @@ export const B_MISS: i32 = 10; // forward
 export const B_STALE: i32 = 11; // only an expired entry: handle() serves or refreshes it per the zone
 export const B_HEALTH: i32 = 12; // the health name: its answer needs the client's address
 export const B_DEFER: i32 = 13; // the zone (or, before a zone matched, the listener set) logs every query
-export const B_TOO_BIG: i32 = 14; // the query or its answer is longer than a slot
+export const B_TOO_BIG: i32 = 14; // the query (truncated on receipt) or its answer is longer than a slot
 
 export const BATCH_QTYPE_MASK: i32 = 65535;
 export const BATCH_ZONE_SHIFT: i32 = 16;
@@ -61,11 +64,11 @@ export function handleBatch(n: i32, now: u32, set: i32): i32 {
   let answered = 0;
   for (let i = 0; i < n; i++) {
     const slot = BATCH + <usize>i * <usize>BATCH_SLOT;
-    const at = <usize>i << 2;
-    const len = load<i32>(BATCH_IN + at);
+    const meta = BATCH_META + <usize>i * <usize>BATCH_META_RECORD;
+    const len = load<i32>(meta + <usize>BATCH_META_IN_LEN);
     let out = 0;
     let info: i32;
-    if (len < 0 || len > BATCH_SLOT) {
+    if (len < 0 || len > BATCH_SLOT || (load<i32>(meta + <usize>BATCH_META_FLAGS) & BATCH_TRUNCATED) != 0) {
       info = B_TOO_BIG << BATCH_STATUS_SHIFT | (255 << BATCH_ZONE_SHIFT);
     } else {
       const r = decide(slot, len, now, set, 0, true);
@@ -81,8 +84,8 @@ export function handleBatch(n: i32, now: u32, set: i32): i32 {
         info = word(batchStatus(res(R_STATUS)), 0);
       }
     }
-    store<i32>(BATCH_OUT + at, out);
-    store<i32>(BATCH_INFO + at, info);
+    store<i32>(meta + <usize>BATCH_META_OUT_LEN, out);
+    store<i32>(BATCH_INFO + (<usize>i << 2), info);
   }
   return answered;
 }

@@ -5,7 +5,7 @@
 // every export that touches shared state holds the lock for its own duration, never across calls.
 import {
   sharedLayout, useScratch, ensureMemory, HEAP, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, BUF_BYTES,
-  SNAP_RECORD_MAX, SHARED, BATCH, BATCH_IN, BATCH_OUT, BATCH_INFO, res, setRes,
+  SNAP_RECORD_MAX, SHARED, BATCH, BATCH_META, BATCH_INFO, res, setRes,
   R_ZONE, R_NAME_LEN, R_KEY_LEN, R_HASH, R_QNAME_END, R_PREP_LEN, R_PREP_RRS, R_PREP_QEND, R_NEGATIVE, R_CACHEABLE, R_TTL,
 } from "./layout";
 import { hostsBegin as hostsBeginTable, hostsCommit as hostsCommitTable, hostsAdd } from "./hosts";
@@ -83,8 +83,7 @@ export function auxPtr(): usize { return AUX; }
 export function outPtr(): usize { return OUT; }
 export function keyPtr(): usize { return KEY; }
 export function batchPtr(): usize { return BATCH; }
-export function batchInPtr(): usize { return BATCH_IN; }
-export function batchOutPtr(): usize { return BATCH_OUT; }
+export function batchMetaPtr(): usize { return BATCH_META; }
 export function batchInfoPtr(): usize { return BATCH_INFO; }
 
 // Runtime knobs: TTL of stale answers, hits before a prefetch (0 = off), TTL of blocked-name

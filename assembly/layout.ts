@@ -24,9 +24,17 @@ export const MAX_THREADS: i32 = 9;
 // above CACHE_MAX_BYTES (48 MiB). Reserved address space only: pages count once touched.
 export const MEMORY_MAX_PAGES: i32 = 1280;
 // The batch area of each scratch set (handleBatch in batch.ts): BATCH_MAX slots of BATCH_SLOT octets,
-// then three i32 arrays of BATCH_MAX words: query lengths in, answer lengths out, result words out.
+// a meta table of one 16-octet record per slot in the layout of the socket loop's (src/net/slots.ts:
+// i32 query length in, i32 answer length out, i32 flags in, i32 socket index, not read), so the loop
+// can receive into the slots and send from them with this table as its own, and one i32 result word
+// per slot.
 export const BATCH_MAX: i32 = 64;
 export const BATCH_SLOT: i32 = 4096;
+export const BATCH_META_RECORD: i32 = 16;
+export const BATCH_META_IN_LEN: i32 = 0;
+export const BATCH_META_OUT_LEN: i32 = 4;
+export const BATCH_META_FLAGS: i32 = 8;
+export const BATCH_TRUNCATED: i32 = 1; // in the flags: the datagram was longer than its slot
 // The shared header (shared.ts) sits at a fixed address below the static data (build.ts passes
 // MEMORY_BASE to asc as --memoryBase), so its words are loads at constant addresses.
 export const SHARED: usize = 1024;
@@ -46,8 +54,7 @@ export let REFS: usize = 0;
 export let NAME_A: usize = 0; // two scratch names (256 octets each) for comparisons
 export let NAME_B: usize = 0;
 export let BATCH: usize = 0; // BATCH_MAX slots of BATCH_SLOT octets
-export let BATCH_IN: usize = 0; // i32 query length per slot (written by the caller)
-export let BATCH_OUT: usize = 0; // i32 answer length per slot, 0 when not answered
+export let BATCH_META: usize = 0; // BATCH_MAX records of BATCH_META_RECORD octets
 export let BATCH_INFO: usize = 0; // i32 result word per slot (batch.ts)
 // shared by every instance (the same addresses in each: the same module computes them)
 export let ZONES: usize = 0; // two zone/rule tables, ZONE_AREA apart
@@ -84,14 +91,12 @@ function scratchSet(at: usize, use: bool): usize {
   const nameA = align(p, 64); p = nameA + 256;
   const nameB = align(p, 64); p = nameB + 256;
   const batch = align(p, 4096); p = batch + <usize>BATCH_MAX * <usize>BATCH_SLOT;
-  const words = <usize>BATCH_MAX << 2;
-  const bIn = align(p, 64); p = bIn + words;
-  const bOut = p; p += words;
-  const bInfo = p; p += words;
+  const bMeta = align(p, 64); p = bMeta + <usize>BATCH_MAX * <usize>BATCH_META_RECORD;
+  const bInfo = p; p += <usize>BATCH_MAX << 2;
   if (use) {
     RES = res; IN = inp; AUX = aux; OUT = out; PREP = prep; PREP_RR = prepRr; KEY = key;
     RR_INFO = rrInfo; REFS = refs; NAME_A = nameA; NAME_B = nameB;
-    BATCH = batch; BATCH_IN = bIn; BATCH_OUT = bOut; BATCH_INFO = bInfo;
+    BATCH = batch; BATCH_META = bMeta; BATCH_INFO = bInfo;
   }
   return p - at;
 }

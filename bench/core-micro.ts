@@ -53,7 +53,7 @@ const q = query("www.example.com", false);
 const batchOfHits = () => {
   let s = 0;
   for (let b = 0; b < ITERS / Batch.MAX; b++) {
-    for (let i = 0; i < Batch.MAX; i++) { core.mem.set(q, core.BATCH + i * Batch.SLOT); core.batchIn[i] = q.length; }
+    for (let i = 0; i < Batch.MAX; i++) core.putBatchQuery(i, q);
     s += core.handleBatch(Batch.MAX, NOW, 0);
   }
   return s;

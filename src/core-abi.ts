@@ -117,6 +117,11 @@ export const MEMORY_MAX_PAGES = 1280;
 export const Batch = {
   MAX: 64,
   SLOT: 4096,
+  META_RECORD: 16,
+  META_IN_LEN: 0,
+  META_OUT_LEN: 4,
+  META_FLAGS: 8,
+  TRUNCATED: 1,
   QTYPE_MASK: 65535,
   ZONE_SHIFT: 16,
   RCODE_SHIFT: 24,

@@ -19,7 +19,7 @@ interface Exports {
   init(maxBytes: number, seed: number): number;
   enableSharing(): void; attach(): number; detach(): void;
   resPtr(): number; inPtr(): number; auxPtr(): number; outPtr(): number; keyPtr(): number;
-  batchPtr(): number; batchInPtr(): number; batchOutPtr(): number; batchInfoPtr(): number;
+  batchPtr(): number; batchMetaPtr(): number; batchInfoPtr(): number;
   configure(staleTtl: number, prefetchHits: number, blockedTtl: number, maxUdp: number): void;
   handle(len: number, now: number, set: number, tcp: number): number;
   handleBatch(n: number, now: number, set: number): number;
@@ -88,11 +88,13 @@ export class Core {
   readonly IN: number;
   readonly AUX: number;
   readonly OUT: number;
-  /** This instance's batch area (handleBatch): BATCH_MAX slots of BATCH_SLOT octets from BATCH, and
-   * per slot the query length (batchIn), answer length (batchOut) and result word (batchInfo). */
+  /** This instance's batch area (handleBatch): Batch.MAX slots of Batch.SLOT octets from BATCH, a
+   * meta table of one Batch.META_RECORD-octet record per slot from BATCH_META (the socket loop's
+   * layout, src/net/slots.ts: query length in, answer length out, flags in, socket), and one result
+   * word per slot (batchInfo). */
   readonly BATCH: number;
-  readonly batchIn: Int32Array;
-  readonly batchOut: Int32Array;
+  readonly BATCH_META: number;
+  readonly batchMeta: Int32Array;
   readonly batchInfo: Int32Array;
   private readonly outViews: Uint8Array[] = [];
 
@@ -129,8 +131,8 @@ export class Core {
     this.AUX = x.auxPtr();
     this.OUT = x.outPtr();
     this.BATCH = x.batchPtr();
-    this.batchIn = new Int32Array(buf, x.batchInPtr(), Batch.MAX);
-    this.batchOut = new Int32Array(buf, x.batchOutPtr(), Batch.MAX);
+    this.BATCH_META = x.batchMetaPtr();
+    this.batchMeta = new Int32Array(buf, this.BATCH_META, (Batch.MAX * Batch.META_RECORD) >> 2);
     this.batchInfo = new Int32Array(buf, x.batchInfoPtr(), Batch.MAX);
   }
 
@@ -145,9 +147,20 @@ export class Core {
    * instance must not be used afterwards. */
   detach(): void { this.x.detach(); }
 
-  /** Handles batch slots [0, n) as UDP queries of listener set `set` (lengths in batchIn). Returns how
-   * many were answered in place; see BatchStatus for the rest. */
+  /** Handles batch slots [0, n) as UDP queries of listener set `set` (lengths and flags in the meta
+   * table). Returns how many were answered in place; see BatchStatus for the rest. */
   handleBatch(n: number, now: number, set: number): number { return this.x.handleBatch(n, now, set); }
+
+  /** Puts a query into batch slot i (tests and tools; the socket loop receives straight into it). */
+  putBatchQuery(i: number, query: Uint8Array, flags = 0): void {
+    const n = Math.min(query.length, Batch.SLOT);
+    this.mem.set(query.subarray(0, n), this.BATCH + i * Batch.SLOT);
+    const m = (i * Batch.META_RECORD) >> 2;
+    this.batchMeta[m + (Batch.META_IN_LEN >> 2)] = n;
+    this.batchMeta[m + (Batch.META_FLAGS >> 2)] = flags;
+  }
+  /** The answer length handleBatch left for slot i (0: nothing to send from the slot). */
+  batchAnswerLength(i: number): number { return this.batchMeta[((i * Batch.META_RECORD) + Batch.META_OUT_LEN) >> 2]; }
 
   /** Slot i of the batch area, as a view of its first n octets. */
   batchSlot(i: number, n: number): Uint8Array {

@@ -153,10 +153,10 @@ describe("handleBatch", () => {
         query: n > 0 ? [] : [...q],
       };
     });
-    MIX.forEach(([, q], i) => { batched.mem.set(q, batched.BATCH + i * Batch.SLOT); batched.batchIn[i] = q.length; });
+    MIX.forEach(([, q], i) => batched.putBatchQuery(i, q));
     const answered = batched.handleBatch(MIX.length, now, 0);
     const got = MIX.map(([label, q], i) => {
-      const out = batched.batchOut[i];
+      const out = batched.batchAnswerLength(i);
       const info = batched.batchInfo[i];
       return {
         label, out: out > 0 ? [...batched.batchSlot(i, out)] : [],
@@ -181,8 +181,8 @@ describe("handleBatch", () => {
     expect(single.res[R.PREFETCH]).toBe(1);
     const key = single.keyString();
     const upstream = [...single.upstreamQuery(0x1111, 0)];
-    batched.mem.set(q, batched.BATCH); batched.batchIn[0] = q.length;
-    batched.mem.set(q, batched.BATCH + Batch.SLOT); batched.batchIn[1] = q.length;
+    batched.putBatchQuery(0, q);
+    batched.putBatchQuery(1, q);
     expect(batched.handleBatch(2, NOW + 1, 0)).toBe(2);
     expect(batched.batchInfo[1] >>> Batch.STATUS_SHIFT).toBe(BatchStatus.HIT_REFRESH);
     expect(batched.recall(q, 0)).toBe(0);
@@ -193,27 +193,31 @@ describe("handleBatch", () => {
 
   test("a query longer than a slot is left alone; logged zones and listener sets are left to handle()", async () => {
     const core = await twin();
-    core.batchIn[0] = Batch.SLOT + 1;
-    core.batchIn[1] = -1;
+    const meta = (i: number, field: number) => (i * Batch.META_RECORD + field) >> 2;
+    core.batchMeta[meta(0, Batch.META_IN_LEN)] = Batch.SLOT + 1;
+    core.batchMeta[meta(1, Batch.META_IN_LEN)] = -1;
+    const truncated = clientQuery("www.example.com");
+    core.putBatchQuery(5, truncated, Batch.TRUNCATED); // the loop saw MSG_TRUNC
     const q = clientQuery("www.example.com");
     const formerr = withFlags(q, (b) => { b[5] = 2; });
     core.setLoggedQueries([0], []);
-    core.mem.set(q, core.BATCH + 2 * Batch.SLOT); core.batchIn[2] = q.length;
-    core.mem.set(formerr, core.BATCH + 3 * Batch.SLOT); core.batchIn[3] = formerr.length;
+    core.putBatchQuery(2, q);
+    core.putBatchQuery(3, formerr);
     const svc = clientQuery("svc.ns.svc.cluster.local");
-    core.mem.set(svc, core.BATCH + 4 * Batch.SLOT); core.batchIn[4] = svc.length;
-    expect(core.handleBatch(5, NOW, 0)).toBe(2);
+    core.putBatchQuery(4, svc);
+    expect(core.handleBatch(6, NOW, 0)).toBe(2);
     const status = (i: number) => core.batchInfo[i] >>> Batch.STATUS_SHIFT;
-    expect([0, 1, 2, 3, 4].map(status)).toEqual([BatchStatus.TOO_BIG, BatchStatus.TOO_BIG, BatchStatus.DEFER, BatchStatus.ERROR, BatchStatus.HIT]);
-    expect([...core.batchOut.subarray(0, 3)]).toEqual([0, 0, 0]);
+    expect([0, 1, 2, 3, 4, 5].map(status)).toEqual([BatchStatus.TOO_BIG, BatchStatus.TOO_BIG, BatchStatus.DEFER, BatchStatus.ERROR, BatchStatus.HIT, BatchStatus.TOO_BIG]);
+    expect([0, 1, 2, 5].map((i) => core.batchAnswerLength(i))).toEqual([0, 0, 0, 0]);
+    expect(core.batchMeta[meta(5, Batch.META_FLAGS)]).toBe(Batch.TRUNCATED); // the caller's fields stay
     expect(Buffer.from(core.batchSlot(2, q.length)).equals(q)).toBe(true);
     core.setLoggedQueries([], [0]);
-    core.mem.set(formerr, core.BATCH); core.batchIn[0] = formerr.length;
-    core.mem.set(q, core.BATCH + Batch.SLOT); core.batchIn[1] = q.length;
+    core.putBatchQuery(0, formerr);
+    core.putBatchQuery(1, q);
     expect(core.handleBatch(2, NOW, 0)).toBe(1);
     expect([status(0), status(1)]).toEqual([BatchStatus.DEFER, BatchStatus.HIT]);
     core.setLoggedQueries([], []);
-    core.mem.set(formerr, core.BATCH);
+    core.putBatchQuery(0, formerr);
     expect(core.handleBatch(1, NOW, 0)).toBe(1);
     expect(status(0)).toBe(BatchStatus.ERROR);
     expect(core.handleBatch(Batch.MAX + 5, NOW, 0)).toBeLessThanOrEqual(Batch.MAX); // bounded to the area

@@ -26,15 +26,14 @@ self.onmessage = async (e: MessageEvent<Job>) => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       const i = seed % names;
       asked[s] = i;
-      core.mem.set(queries[i], core.BATCH + s * Batch.SLOT);
-      core.batchIn[s] = queries[i].length;
+      core.putBatchQuery(s, queries[i]);
     }
     const n = core.handleBatch(Batch.MAX, now, 0);
     batches++;
     let count = 0;
     for (let s = 0; s < Batch.MAX; s++) {
       const i = asked[s];
-      const out = core.batchOut[s];
+      const out = core.batchAnswerLength(s);
       const status = core.batchInfo[s] >>> Batch.STATUS_SHIFT;
       if (out > 0) {
         count++;
