@@ -4,7 +4,7 @@
 // (see layout.ts) that the runtime reads once. Several instances may share one memory (shared.ts):
 // every export that touches shared state holds the lock for its own duration, never across calls.
 import {
-  sharedLayout, useScratch, ensureMemory, HEAP, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, BUF_BYTES,
+  sharedLayout, useScratch, batchOf, batchMetaOf, ensureMemory, HEAP, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, BUF_BYTES,
   SNAP_RECORD_MAX, SHARED, BATCH, BATCH_META, BATCH_INFO, res, setRes,
   R_ZONE, R_NAME_LEN, R_KEY_LEN, R_HASH, R_QNAME_END, R_PREP_LEN, R_PREP_RRS, R_PREP_QEND, R_NEGATIVE, R_CACHEABLE, R_TTL,
 } from "./layout";
@@ -22,8 +22,8 @@ import {
 import { zonesBegin as zonesBeginTable, zonesCommit as zonesCommitTable, zoneAdd, ruleAdd, matchZone } from "./zones";
 import {
   sget, sset, lock, unlock, markInitialised, isInitialised, startSharing, sharingStarted, lockAsShared,
-  claimScratch, releaseScratch, changed, fresh, SH_SEED, SH_STALE_TTL, SH_PREFETCH_HITS, SH_BLOCKED_TTL, SH_UDP_MAX,
-  SH_HITS, SH_MISSES, SH_LOG_ZONE, SH_LOG_SET, ATTACH_NOT_SHARED, ATTACH_FULL,
+  claimScratch, releaseScratch, scratchClaimed, changed, fresh, SH_SEED, SH_STALE_TTL, SH_PREFETCH_HITS, SH_BLOCKED_TTL, SH_UDP_MAX,
+  SH_HITS, SH_MISSES, SH_LOG_ZONE, SH_LOG_SET, ATTACH_NOT_SHARED, ATTACH_FULL, ATTACH_NOT_RESERVED,
 } from "./shared";
 import { decide, finishKey, limitFor } from "./handle";
 import { handleBatch as batch } from "./batch";
@@ -63,12 +63,38 @@ export function attach(): i32 {
   if (!isInitialised() || !sharingStarted()) return ATTACH_NOT_SHARED;
   const i = claimScratch();
   if (i < 0) return ATTACH_FULL;
+  adopt(i);
+  return i;
+}
+
+// The owner reserves a scratch set for an instance another thread will make (attachReserved), so it
+// knows that instance's batch area before the thread starts (a socket loop receives into it).
+// Returns the set's index, ATTACH_NOT_SHARED or ATTACH_FULL.
+export function reserve(): i32 {
+  if (!sharingStarted()) return ATTACH_NOT_SHARED;
+  const i = claimScratch();
+  return i < 0 ? ATTACH_FULL : i;
+}
+export function reservedBatchPtr(i: i32): usize { return batchOf(i); }
+export function reservedBatchMetaPtr(i: i32): usize { return batchMetaOf(i); }
+export function unreserve(i: i32): void { if (i != scratchIndex) releaseScratch(i); }
+
+// attach() onto the scratch set the owner reserved: index i.
+export function attachReserved(i: i32): i32 {
+  if (scratchIndex >= 0) return scratchIndex == i ? i : ATTACH_NOT_RESERVED;
+  sharedLayout();
+  if (!isInitialised() || !sharingStarted()) return ATTACH_NOT_SHARED;
+  if (!scratchClaimed(i)) return ATTACH_NOT_RESERVED;
+  adopt(i);
+  return i;
+}
+
+function adopt(i: i32): void {
   scratchIndex = i;
   useScratch(i);
   setHashSeed(<u32>sget(SH_SEED));
   cacheAttach();
   lockAsShared();
-  return i;
 }
 
 // Gives this instance's scratch set back (the instance must not be called again).

@@ -98,6 +98,8 @@ function scratchSet(at: usize, use: bool): usize {
     RR_INFO = rrInfo; REFS = refs; NAME_A = nameA; NAME_B = nameB;
     BATCH = batch; BATCH_META = bMeta; BATCH_INFO = bInfo;
   }
+  batchOffset = batch - at;
+  batchMetaOffset = bMeta - at;
   return p - at;
 }
 
@@ -105,6 +107,12 @@ function scratchSet(at: usize, use: bool): usize {
 export function useScratch(i: i32): void {
   scratchSet(SCRATCH + <usize>i * SCRATCH_SIZE, true);
 }
+
+// Where set i's batch slots and meta table are (for an owner handing set i to another thread).
+export function batchOf(i: i32): usize { return SCRATCH + <usize>i * SCRATCH_SIZE + batchOffset; }
+export function batchMetaOf(i: i32): usize { return SCRATCH + <usize>i * SCRATCH_SIZE + batchMetaOffset; }
+let batchOffset: usize = 0;
+let batchMetaOffset: usize = 0;
 
 // Grows linear memory so that [0, end) is addressable. Returns false when the host refuses.
 export function ensureMemory(end: usize): bool {

@@ -54,6 +54,7 @@ const MAGIC: i32 = 0x6c646e73; // "ldns"
 // attach() results besides a scratch set index
 export const ATTACH_NOT_SHARED: i32 = -1; // no initialised core on this memory, or sharing not enabled
 export const ATTACH_FULL: i32 = -2; // every one of MAX_THREADS scratch sets is taken
+export const ATTACH_NOT_RESERVED: i32 = -3; // attachReserved(i) for a set nobody reserved
 
 @inline export function sget(o: usize): i32 { return load<i32>(SHARED + o); }
 @inline export function sset(o: usize, v: i32): void { store<i32>(SHARED + o, v); }
@@ -131,6 +132,10 @@ export function claimScratch(): i32 {
     if (i == MAX_THREADS) return -1;
     if (atomic.cmpxchg<i32>(SHARED + SH_CLAIMED, used, used | (1 << i)) == used) return i;
   }
+}
+// Whether set i is claimed (an owner reserved it for the instance that adopts it).
+export function scratchClaimed(i: i32): bool {
+  return i >= 0 && i < MAX_THREADS && (atomic.load<i32>(SHARED + SH_CLAIMED) & (1 << i)) != 0;
 }
 export function releaseScratch(i: i32): void {
   if (i >= 0 && i < MAX_THREADS) atomic.and<i32>(SHARED + SH_CLAIMED, ~(1 << i));

@@ -152,4 +152,5 @@ export const BatchStatus = {
 export const AttachError = {
   NOT_SHARED: -1,
   FULL: -2,
+  NOT_RESERVED: -3,
 } as const;

@@ -11,13 +11,20 @@ import {
 
 export { R, Status, Rcode, Prepared, RuleAction, ANY_ZONE, SNAP_RECORD_MAX, MAX_THREADS, Batch, BatchStatus };
 
-/** What another thread needs to run an instance on the same cache (both may be posted to a Worker). */
-export interface CoreShare { module: WebAssembly.Module; memory: WebAssembly.Memory }
+/** What another thread needs to run an instance on the same cache (both may be posted to a Worker);
+ * with `instance`, the scratch set the owner reserved for it (reserveInstance). */
+export interface CoreShare { module: WebAssembly.Module; memory: WebAssembly.Memory; instance?: number }
+
+/** A scratch set the owner reserved for an instance another thread will attach: its batch area, known
+ * before that thread starts (a socket loop's slot region). */
+export interface ReservedInstance { share: CoreShare; index: number; BATCH: number; BATCH_META: number }
 
 interface Exports {
   memory: WebAssembly.Memory;
   init(maxBytes: number, seed: number): number;
   enableSharing(): void; attach(): number; detach(): void;
+  reserve(): number; reservedBatchPtr(i: number): number; reservedBatchMetaPtr(i: number): number;
+  unreserve(i: number): void; attachReserved(i: number): number;
   resPtr(): number; inPtr(): number; auxPtr(): number; outPtr(): number; keyPtr(): number;
   batchPtr(): number; batchMetaPtr(): number; batchInfoPtr(): number;
   configure(staleTtl: number, prefetchHits: number, blockedTtl: number, maxUdp: number): void;
@@ -114,8 +121,9 @@ export class Core {
   static async attach(share: CoreShare): Promise<Core> {
     const instance = await WebAssembly.instantiate(share.module, imports(share.memory));
     const x = instance.exports as unknown as Exports;
-    const r = x.attach();
+    const r = share.instance === undefined ? x.attach() : x.attachReserved(share.instance);
     if (r === AttachError.FULL) throw new Error(`core attach: all ${MAX_THREADS} instances of this memory exist`);
+    if (r === AttachError.NOT_RESERVED) throw new Error(`core attach: instance ${share.instance} was not reserved`);
     if (r < 0) throw new Error("core attach: the memory holds no shared core (call share() on the owner first)");
     return new Core(x, share.module, share.memory);
   }
@@ -142,6 +150,17 @@ export class Core {
     this.x.enableSharing();
     return { module: this.module, memory: this.memory };
   }
+
+  /** Shares the memory (share()) and reserves a scratch set for an instance another thread will make
+   * with Core.attach(reserved.share): its batch slots and meta table are at BATCH and BATCH_META. */
+  reserveInstance(): ReservedInstance {
+    const share = this.share();
+    const i = this.x.reserve();
+    if (i === AttachError.FULL) throw new Error(`core reserve: all ${MAX_THREADS} instances of this memory exist`);
+    return { share: { ...share, instance: i }, index: i, BATCH: this.x.reservedBatchPtr(i), BATCH_META: this.x.reservedBatchMetaPtr(i) };
+  }
+  /** Gives a reserved scratch set back (its instance is gone, or was never made). */
+  unreserveInstance(index: number): void { this.x.unreserve(index); }
 
   /** Gives this instance's scratch buffers back to the memory (an attached instance leaving); the
    * instance must not be used afterwards. */

@@ -82,6 +82,19 @@ describe("the instance bound", () => {
     expect(ok.stats().entries).toBe(0);
   });
 
+  test("a reserved instance: its batch area is known before it exists, and only it may take the set", async () => {
+    const owner = await loadCore(1 << 20);
+    const r = owner.reserveInstance();
+    const other = await Core.attach(r.share);
+    expect([other.BATCH, other.BATCH_META]).toEqual([r.BATCH, r.BATCH_META]);
+    expect(r.BATCH).not.toBe(owner.BATCH);
+    await expect(Core.attach({ ...r.share, instance: r.index + 1 })).rejects.toThrow("was not reserved");
+    other.detach();
+    owner.unreserveInstance(r.index);
+    for (let i = 1; i < MAX_THREADS; i++) owner.reserveInstance();
+    expect(() => owner.reserveInstance()).toThrow(`all ${MAX_THREADS} instances`);
+  });
+
   test("the views cover the whole grown memory, on the owner and on an attached instance", async () => {
     const owner = await loadCore(16 << 20);
     const other = await Core.attach(owner.share());
