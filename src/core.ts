@@ -173,7 +173,7 @@ export class Core {
   /** Puts a query into batch slot i (tests and tools; the socket loop receives straight into it). */
   putBatchQuery(i: number, query: Uint8Array, flags = 0): void {
     const n = Math.min(query.length, Batch.SLOT);
-    this.mem.set(query.subarray(0, n), this.BATCH + i * Batch.SLOT);
+    this.mem.set(n === query.length ? query : query.subarray(0, n), this.BATCH + i * Batch.SLOT);
     const m = (i * Batch.META_RECORD) >> 2;
     this.batchMeta[m + (Batch.META_IN_LEN >> 2)] = n;
     this.batchMeta[m + (Batch.META_FLAGS >> 2)] = flags;
