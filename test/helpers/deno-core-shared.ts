@@ -1,6 +1,8 @@
 // Run by test/core-shared.test.ts under Deno: an owner core stores a.test. A 10.1.2.3, a Worker attaches
 // to its shared memory and answers four copies of the query with handleBatch; prints what both saw.
 import { Core } from "../../src/core.ts";
+
+declare const Deno: any;
 const wasm = await Deno.readFile(new URL("../../build/core.wasm", import.meta.url));
 const core = await Core.load(wasm, 4 << 20);
 core.addZone(0, ".");
