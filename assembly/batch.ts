@@ -18,7 +18,7 @@ import { decide } from "./handle";
 
 // answered: the slot holds the answer
 export const B_HIT: i32 = 1;
-export const B_HIT_REFRESH: i32 = 2; // a hit whose entry should be refreshed now (prefetch): see recall()
+export const B_HIT_REFRESH: i32 = 2; // a hit whose entry should be refreshed now (prefetch): the query follows the answer in the slot; see recall()
 export const B_HIT_NEGATIVE: i32 = 3; // a cached denial (NXDOMAIN/NODATA)
 export const B_HIT_NEGATIVE_REFRESH: i32 = 4;
 export const B_ERROR: i32 = 5; // FORMERR, NOTIMP, BADVERS, REFUSED built from the query
@@ -76,10 +76,18 @@ export function handleBatch(n: i32, now: u32, set: i32): i32 {
         info = word(B_TOO_BIG, 0);
       } else if (r > 0) {
         const rcode = <i32>load<u8>(OUT + 3) & 15;
+        let status = batchStatus(res(R_STATUS));
+        if (status == B_HIT_REFRESH || status == B_HIT_NEGATIVE_REFRESH) {
+          // the refresh needs the query, which the answer is about to overwrite: it moves to just
+          // past the answer (the caller hands it off from there). Where both do not fit, no refresh
+          // this time; the entry is fetched again when it expires.
+          if (r + len <= BATCH_SLOT) memory.copy(slot + <usize>r, slot, <usize>len);
+          else status -= 1;
+        }
         memory.copy(slot, OUT, <usize>r);
         out = r;
         answered++;
-        info = word(batchStatus(res(R_STATUS)), rcode);
+        info = word(status, rcode);
       } else {
         info = word(batchStatus(res(R_STATUS)), 0);
       }

@@ -40,7 +40,8 @@ if (!ifNeeded || mtime(exe) < Math.max(mtime(wasm), newest(join(root, "src")), m
   run(process.execPath, [
     "build", "--compile", "--minify-syntax", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     `--define`, `LOCALDNS_VERSION=${JSON.stringify(pkg.version)}`,
-    "src/main.ts", "--outfile", "dist/localdns",
+    // the UDP loop Worker's entry is bundled beside the main one (new Worker(URL) finds it in the binary)
+    "src/main.ts", "src/server/ffi/dns-loop-worker.ts", "--outfile", "dist/localdns",
   ]);
   console.error("build: dist/localdns");
 }

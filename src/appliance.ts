@@ -29,22 +29,14 @@ import { DnsListeners, type BoundChange, type BoundListener } from "./appliance/
 import { httpWanted } from "./appliance/http-plan";
 import { readiness, type Readiness } from "./appliance/readiness";
 import { startMemoryKeeper } from "./appliance/memory-keeper";
+import { openUdpDataPath, type UdpDataPath } from "./appliance/udp-data-path";
 import { handlerOptions, tcpBudgetLimits } from "./appliance/component-options";
 import { restoreSnapshot, saveSnapshot } from "./appliance/warm-restart";
 
 export { HEALTH_NAME } from "./config/zone-plan";
 export type { BoundListener } from "./appliance/dns-listeners";
-
-export interface ApplianceOptions {
-  runtime: Runtime;
-  config: EffectiveConfig;
-  log: Logger;
-  clock?: Clock;
-  wasm?: Uint8Array;
-  version?: string;
-  /** Re-reads the config source for SIGHUP / POST /reload. */
-  reloadSource?: () => { ok: true; config: EffectiveConfig } | { ok: false; errors: string[] };
-}
+export type { ApplianceOptions } from "./appliance/options";
+import type { ApplianceOptions } from "./appliance/options";
 
 /** A config's parts built beside the running ones: nothing live has changed yet. */
 interface Plan extends UpstreamPlan { config: EffectiveConfig; zones: ZonePlan; hosts: HostsLoad }
@@ -71,14 +63,14 @@ export class Appliance implements AdminDeps {
 
   private constructor(readonly rt: Runtime, public config: EffectiveConfig, readonly core: Core,
     readonly handler: QueryHandler, readonly log: Logger, readonly version: string, readonly clock: Clock,
-    private readonly reloadSource?: ApplianceOptions["reloadSource"]) {
+    private readonly udpPath: UdpDataPath, private readonly reloadSource?: ApplianceOptions["reloadSource"]) {
     this.adminApp = createAdminApp(this);
     this.readyApp = createReadyApp(this);
-    this.requestRate = new RequestRate(() => handler.stats.requestsTotal);
+    this.requestRate = new RequestRate(() => handler.allStats().requestsTotal);
     this.http = new HttpServers(rt);
     this.hosts = new HostsOverlay(rt, core, log);
     this.tcpBudget = new TcpBudget(tcpBudgetLimits(config));
-    this.dns = new DnsListeners(rt, handler, this.tcpBudget, this.tcpTurns);
+    this.dns = new DnsListeners(rt, handler, this.tcpBudget, this.tcpTurns, udpPath.ffi, udpPath.inherited);
   }
 
   get listeners(): BoundListener[] { return this.dns.bound; }
@@ -89,7 +81,8 @@ export class Appliance implements AdminDeps {
     const core = await Core.load(wasm, c.cache.maxBytes);
     const clock = o.clock ?? systemClock;
     const handler = new QueryHandler(core, clock, o.log, handlerOptions(c));
-    const app = new Appliance(o.runtime, c, core, handler, o.log, o.version ?? "dev", clock, o.reloadSource);
+    const udpPath = await openUdpDataPath(o.runtime, core, handler, o.log, c, clock === systemClock);
+    const app = new Appliance(o.runtime, c, core, handler, o.log, o.version ?? "dev", clock, udpPath, o.reloadSource);
     // the same steps as a reload, with the snapshot restored before any socket is bound
     const plan = app.plan(c);
     app.core.stageZones(plan.zones.zones, plan.zones.rules);
@@ -119,6 +112,7 @@ export class Appliance implements AdminDeps {
       zones: Object.fromEntries(LISTENER_SETS.map((s) => [s, this.config.zones[s].map((z) => z.zone)])),
       admin: this.config.admin.listen ? `${formatEndpoint(this.config.admin.listen)}` : null,
       cacheMaxBytes: this.config.cache.maxBytes,
+      udpDataPath: this.udpPath.description,
     };
   }
 
@@ -145,6 +139,9 @@ export class Appliance implements AdminDeps {
     this.hosts.commit(p.hosts);
     this.upstreams = p.upstreams;
     this.handler.zones = buildZoneRuntimes(c, p.zones, p.upstreams);
+    // the FFI loop leaves queries the log records to this thread's request flow
+    const logged = this.handler.zones.filter((z) => z?.logAll);
+    this.core.setLoggedQueries(logged.map((z) => z.index), [...new Set(logged.map((z) => z.set))]);
     this.zoneRefs = p.zones.refs;
     // entries of zones that went away carry those zones' ids: drop them (their names now fall in
     // another zone, with its settings)
@@ -230,7 +227,7 @@ export class Appliance implements AdminDeps {
   async stop(graceMs = this.config.server.shutdownGraceMs): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.dns.stopReceiving();
+    await this.dns.stopReceiving();
     const until = Date.now() + graceMs;
     while (this.handler.inflight.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     if (this.config.cache.snapshotPath) saveSnapshot(this.rt, this.core, this.config.cache.snapshotPath, this.zoneRefs, this.log);

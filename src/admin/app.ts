@@ -35,7 +35,7 @@ export function createAdminApp(d: AdminDeps): Hono {
     const bad = onlyParams(c, []);
     if (bad) return bad;
     const s = d.core.stats();
-    const st = d.handler.stats;
+    const st = d.handler.allStats();
     const byZone = d.core.entriesByZone();
     const zones = d.zoneRefs.map((z) => ({ listener: z.set === 0 ? "vnetDNS" : "kubeDNS", zone: z.zone, entries: byZone[z.id] }));
     return c.json({

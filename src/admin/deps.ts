@@ -29,7 +29,7 @@ export interface AdminDeps {
   readonly startedAt: number;
   readonly rt: { readonly name: string; readonly version: string; rss(): number };
   readonly core: CacheControl & CacheMetricsView["core"];
-  readonly handler: Pick<ServerMetricsView, "stats" | "zones" | "failures">;
+  readonly handler: Pick<ServerMetricsView, "stats" | "zones" | "failures"> & { allStats(): ServerMetricsView["stats"] };
   readonly upstreams: ReadonlyMap<Destination, readonly UpstreamView[]>;
   readonly listeners: ServerMetricsView["listeners"];
   readonly tcpBudget: ServerMetricsView["tcpBudget"];

@@ -10,8 +10,9 @@ import type { AdminDeps } from "./deps";
 export function renderMetrics(d: AdminDeps): string {
   const o = new Exposition();
   const h = d.handler;
-  renderServerMetrics(o, { stats: h.stats, zones: h.zones, failures: h.failures, tcpBudget: d.tcpBudget, listeners: d.listeners });
-  renderCacheMetrics(o, { core: d.core, stats: h.stats, zones: h.zones, maxBytes: d.config.cache.maxBytes });
+  const stats = h.allStats();
+  renderServerMetrics(o, { stats, zones: h.zones, failures: h.failures, tcpBudget: d.tcpBudget, listeners: d.listeners });
+  renderCacheMetrics(o, { core: d.core, stats, zones: h.zones, maxBytes: d.config.cache.maxBytes });
   renderUpstreamMetrics(o, d.upstreams);
   renderProcessMetrics(o, d);
   return o.text();

@@ -1,6 +1,9 @@
 // The DNS listeners (UDP and TCP on each configured address of both listener sets), diffed on reload:
 // addresses that stay keep their sockets, new ones are bound beside the running ones and switched in
 // by commit(), or closed again by rollback().
+// UDP goes through one of two data paths: the FFI path (sockets we own, served by a loop Worker; see
+// src/server/ffi/) or the runtime's own UDP sockets. Sockets systemd passed (socket activation) are
+// taken instead of binding, for the addresses they match.
 import type { Runtime, UdpSocket } from "../runtime/types";
 import { formatEndpoint, type Endpoint } from "../config/endpoint";
 import { LISTENER_SETS, type EffectiveConfig } from "../config/effective";
@@ -9,11 +12,16 @@ import { listenUdp } from "../server/udp";
 import { TcpListener } from "../server/tcp";
 import type { TcpBudget } from "../server/tcp-budget";
 import type { TcpTurns } from "../server/tcp-turns";
+import type { FfiUdpPath } from "../server/ffi/ffi-udp-path";
+import type { FfiUdpSocket } from "../server/ffi/ffi-udp-socket";
 
 export interface BoundListener { set: number; ep: Endpoint; udp: UdpSocket; tcp: TcpListener }
 
 /** Sockets bound for a plan: switched in by commit(), closed by rollback(). */
 export interface BoundChange { commit(): void; rollback(): void }
+
+/** Inherited listener fds by endpoint ("host:port"), each taken at most once. */
+export type InheritedFds = Map<string, { udp: number | null; tcp: number | null }>;
 
 const listenerKey = (set: number, ep: Endpoint) => `${set}|${formatEndpoint(ep)}`;
 const PORT_ZERO_ATTEMPTS = 20;
@@ -22,7 +30,11 @@ export class DnsListeners {
   bound: BoundListener[] = [];
 
   constructor(private readonly rt: Runtime, private readonly handler: QueryHandler,
-    private readonly budget: TcpBudget, private readonly turns: TcpTurns) {}
+    private readonly budget: TcpBudget, private readonly turns: TcpTurns,
+    private readonly ffi: FfiUdpPath | null, private readonly inherited: InheritedFds = new Map()) {}
+
+  /** Which UDP data path serves. */
+  get dataPath(): "ffi" | "runtime" { return this.ffi ? "ffi" : "runtime"; }
 
   /** Binds the listeners `c` has and the running set lacks. Throws, having closed what it bound,
    * when one cannot be bound. */
@@ -30,6 +42,7 @@ export class DnsListeners {
     const existing = new Map(this.bound.map((l) => [listenerKey(l.set, l.ep), l]));
     const wanted: BoundListener[] = [];
     const added: BoundListener[] = [];
+    let loop: BoundChange = { commit: () => {}, rollback: () => {} };
     try {
       for (const [set, setName] of LISTENER_SETS.entries()) {
         for (const ep of c.listeners[setName]) {
@@ -40,33 +53,58 @@ export class DnsListeners {
           wanted.push(b);
         }
       }
+      // the FFI loop over the new set starts beside the running one; it closes the UDP sockets that
+      // go away once the old loop has left them
+      if (this.ffi) loop = await this.ffi.prepare(wanted.map((l) => l.udp as FfiUdpSocket), [...existing.values()].map((l) => l.udp as FfiUdpSocket));
     } catch (e) {
-      closeEach(added);
+      closeEach(added, true);
       throw e;
     }
     return {
-      commit: () => { closeEach(existing.values()); this.bound = wanted; },
-      rollback: () => closeEach(added),
+      commit: () => {
+        closeEach(existing.values(), this.ffi === null); // FFI UDP sockets: closed by the loop change
+        loop.commit();
+        this.bound = wanted;
+      },
+      rollback: () => { loop.rollback(); closeEach(added, true); },
     };
   }
 
   /** Shutdown, first step: no new queries are taken, but the sockets stay open so the answers of
    * queries already in flight still go out. closeAll() ends it. */
-  stopReceiving(): void {
+  async stopReceiving(): Promise<void> {
     this.handler.receiving = false;
     for (const l of this.bound) l.tcp.stopAccepting();
+    await this.ffi?.stopReceiving();
   }
 
-  closeAll(): void { closeEach(this.bound); }
+  closeAll(): void { closeEach(this.bound, true); }
+
+  private async bindUdp(set: number, ep: Endpoint): Promise<UdpSocket> {
+    if (!this.ffi) return listenUdp(this.rt, ep, set, this.handler);
+    const fd = this.takeInherited(ep, "udp");
+    try {
+      return this.ffi.bind(ep, set, fd ?? undefined);
+    } catch (e) {
+      throw new Error(`cannot bind UDP ${formatEndpoint(ep)}: ${(e as Error).message}`);
+    }
+  }
+
+  private takeInherited(ep: Endpoint, kind: "udp" | "tcp"): number | null {
+    const slot = this.inherited.get(formatEndpoint(ep));
+    const fd = slot?.[kind] ?? null;
+    if (slot) slot[kind] = null;
+    return fd;
+  }
 
   private async bind(set: number, ep: Endpoint, c: EffectiveConfig): Promise<BoundListener> {
     // port 0 (tests): TCP takes the port UDP got; if that TCP port is busy, try another
     for (let attempt = 0; ; attempt++) {
-      const udp = await listenUdp(this.rt, ep, set, this.handler);
+      const udp = await this.bindUdp(set, ep);
       const tcpEp = ep.port === 0 ? { ...ep, port: udp.port } : ep;
       const tcp = new TcpListener(this.rt, tcpEp, set, this.handler, {
         idleTimeoutMs: c.server.tcpIdleTimeoutMs, maxBufferedBytes: 1 << 20,
-      }, this.budget, this.turns);
+      }, this.budget, this.turns, this.takeInherited(ep, "tcp"));
       try {
         tcp.start();
         return { set, ep, udp, tcp };
@@ -78,6 +116,9 @@ export class DnsListeners {
   }
 }
 
-function closeEach(list: Iterable<BoundListener>): void {
-  for (const l of list) { try { l.udp.close(); l.tcp.stop(); } catch { /* already closed */ } }
+function closeEach(list: Iterable<BoundListener>, udpToo: boolean): void {
+  for (const l of list) {
+    try { if (udpToo) l.udp.close(); } catch { /* already closed */ }
+    try { l.tcp.stop(); } catch { /* already closed */ }
+  }
 }

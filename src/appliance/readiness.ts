@@ -1,8 +1,9 @@
 // Ready: every listener bound and at least one usable upstream per destination in use.
 import { LISTENER_SETS, type EffectiveConfig, type Destination } from "../config/effective";
 import type { Upstream } from "../upstream/upstream";
+import type { Readiness } from "../admin/deps";
 
-export interface Readiness { ready: boolean; reasons: string[] }
+export type { Readiness };
 
 export function readiness(s: { stopping: boolean; config: EffectiveConfig; listenersBound: number; upstreams: Map<Destination, Upstream[]> }): Readiness {
   const reasons: string[] = [];

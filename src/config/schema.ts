@@ -92,6 +92,7 @@ export const ConfigFile = object({
       maxTcpConnections: v.optional(int(1, 1_000_000)),
       maxTcpBufferedBytes: v.optional(int(256 * 1024, 1 << 30)),
       shutdownGraceMs: v.optional(int(0, 60000)),
+      receiveBufferBytes: v.optional(int(0, 256 * 1024 * 1024)),
     }),
   ),
 });

@@ -11,7 +11,8 @@ export interface BatchContext {
   readonly options: unknown;
   /** Sends slot i (its bytes and binary source address) to the owner thread: the miss path. Leave its
    * outLen 0; the owner answers later with UdpLoopHandle.sendTo. Valid only during the handler call. */
-  handOff(slot: number, kind?: number): void;
+  /** `offset`: where in the slot the datagram's bytes start (0: the slot's start). */
+  handOff(slot: number, kind?: number, offset?: number): void;
 }
 
 /** Called with n > 0 datagrams in slots 0..n-1, all from socket `socket`. For each slot read inLen and

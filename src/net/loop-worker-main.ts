@@ -33,7 +33,7 @@ async function start(scope: WorkerScope, init: LoopInit, pick: (init: LoopInit) 
       bytes: new Uint8Array(init.slots.memory),
       words: new Uint32Array(init.slots.memory, 0, init.slots.memory.byteLength >> 2),
       options: init.handler.options,
-      handOff: (i, kind) => owned.handOff(i, kind),
+      handOff: (i, kind, offset) => owned.handOff(i, kind, offset),
     };
     const handler = await factory(ctx);
     scope.postMessage({ type: "ready" });

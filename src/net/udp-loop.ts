@@ -75,15 +75,15 @@ export class UdpLoop {
   }
 
   /** For the handler's context: slot i's bytes and source to the owner (copies; the slot is reused). */
-  handOff(i: number, kind = 0): void {
+  handOff(i: number, kind = 0, offset = 0): void {
     if (!(i >= 0 && i < this.count)) return;
     const m = this.metaWord + 4 * i;
-    const start = this.cfg.slots.dataOffset + i * this.slotSize;
+    const start = this.cfg.slots.dataOffset + i * this.slotSize + offset;
     const socket = this.words[m + (META_SOCKET >> 2)];
     this.post({
       fd: this.cfg.fds[socket], socket,
       address: this.vectors.source(i).slice(),
-      data: this.bytes.slice(start, start + this.words[m + (META_IN_LEN >> 2)]),
+      data: this.bytes.slice(start, Math.min(start + this.words[m + (META_IN_LEN >> 2)], this.cfg.slots.dataOffset + (i + 1) * this.slotSize)),
       truncated: (this.words[m + (META_FLAGS >> 2)] & SLOT_TRUNCATED) !== 0,
       kind,
     });

@@ -86,10 +86,13 @@ export const bunRuntime: Runtime = {
     return wrapped;
   },
 
-  listenTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>): TcpServer {
+  listenTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, fd?: number): TcpServer {
     // allowHalfOpen: a client may send its queries, shut its write side and still read the answers
-    const server = Bun.listen({ hostname, port, allowHalfOpen: true, socket: socketHandlers(handlers, () => undefined as S) });
-    return { get port() { return server.port; }, stopAccepting: () => server.stop(false), stop: () => server.stop(true) };
+    const socket = socketHandlers(handlers, () => undefined as S);
+    // Bun.listen serves an inherited listening fd (its types only list hostname/port and unix)
+    const server = fd === undefined ? Bun.listen({ hostname, port, allowHalfOpen: true, socket })
+      : Bun.listen({ fd, allowHalfOpen: true, socket } as unknown as Parameters<typeof Bun.listen>[0]);
+    return { get port() { return fd === undefined ? server.port : port; }, stopAccepting: () => server.stop(false), stop: () => server.stop(true) };
   },
 
   connectTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, state: S): Promise<TcpConn<S>> {

@@ -120,7 +120,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-export function listenDenoTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>): TcpServer {
+export function listenDenoTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, fd?: number): TcpServer {
+  if (fd !== undefined) throw new Error("Deno cannot serve an inherited listening socket (socket activation needs the Bun build)");
   const listener = Deno.listen({ transport: "tcp", hostname, port });
   const conns = new Set<DenoTcpConn<S>>();
   let stopped = false;

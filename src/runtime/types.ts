@@ -75,7 +75,9 @@ export interface Runtime {
   readonly name: string;
   readonly version: string;
   bindUdp(hostname: string, port: number, onData: UdpDataHandler): Promise<UdpSocket>;
-  listenTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>): TcpServer;
+  /** A TCP listener on hostname:port, or on `fd`, a listening socket this process inherited (socket
+   * activation; the runtime may not support that and throws then). */
+  listenTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, fd?: number): TcpServer;
   connectTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, state: S): Promise<TcpConn<S>>;
   serveHttp(hostname: string, port: number, fetch: (req: Request) => Response | Promise<Response>): HttpServer;
   /** A regular file of at most maxBytes (default 1 MiB) as text. Anything else (a device, a FIFO, a

@@ -40,6 +40,10 @@ export class QueryHandler implements InflightContext {
   /** Misses and refreshes so far: each leaves garbage behind (see Appliance's memory keeper). */
   garbageEvents = 0;
   zones: ZoneRuntime[] = [];
+  /** Counters kept elsewhere (the FFI loop Workers'), summed with ours for metrics. */
+  otherStats: () => DataPathStats[] = () => [];
+  /** Every data path's counters together (a fresh sum when Workers count too: scrape time only). */
+  allStats(): DataPathStats { const o = this.otherStats(); return o.length ? DataPathStats.total([this.stats, ...o]) : this.stats; }
   /** False while shutting down: new queries are dropped, answers to those in flight still go out. */
   receiving = true;
 
@@ -72,6 +76,29 @@ export class QueryHandler implements InflightContext {
       if (n === 0) { stats.dropped++; return; }
       this.slow(set, buf, false, (a) => queue(sock, a, port, addr), addr, port, started);
     };
+  }
+
+  /** A datagram the FFI loop handed off (its core left it to the request flow: a miss, a stale entry,
+   * the health name, a logged query): the whole flow on this thread, answers through `send`. */
+  handOff(set: number, v6: boolean, buf: Uint8Array, send: Send, addr: string, port: number): void {
+    if (!this.receiving) return;
+    const core = this.core;
+    const started = performance.now();
+    const n = core.handle(buf, this.clock.nowSeconds(), set, false);
+    this.stats.request(core.res[R.ZONE], 0, v6 ? 1 : 0, core.res[R.QTYPE]);
+    if (n > 0) {
+      send(core.out(n));
+      this.answered(set, buf, false, addr, port, n, started);
+      return;
+    }
+    if (n === 0) { this.stats.dropped++; return; }
+    this.slow(set, buf, false, send, addr, port, started);
+  }
+
+  /** A hit the FFI loop answered whose entry is due for a refresh (prefetch). */
+  refreshHandedOff(set: number, query: Uint8Array): void {
+    const zone = this.zones[this.core.recall(query, set)];
+    if (zone) this.refresh(zone, true);
   }
 
   /** One framed TCP message. Returns false when no answer will ever be sent (dropped); otherwise

@@ -50,7 +50,9 @@ export class TcpListener {
 
   constructor(private readonly rt: Runtime, readonly ep: Endpoint, private readonly set: number,
     private readonly handler: QueryHandler, private readonly limits: TcpLimits,
-    private readonly budget: TcpBudget, private readonly turns: TcpTurns) {}
+    private readonly budget: TcpBudget, private readonly turns: TcpTurns,
+    /** a listening socket systemd passed for this address (socket activation), served instead of binding */
+    private readonly inheritedFd: number | null = null) {}
 
   start(): void {
     try {
@@ -61,9 +63,9 @@ export class TcpListener {
         // half-close: answer what was asked, then close
         end: (c) => { c.state.readDone = true; this.serve(c.state); },
         close: (c) => this.forget(c.state),
-      });
+      }, this.inheritedFd ?? undefined);
     } catch (e) {
-      throw new Error(`cannot bind TCP ${formatEndpoint(this.ep)}: ${(e as Error).message}`);
+      throw new Error(`cannot ${this.inheritedFd === null ? "bind" : `serve the inherited fd ${this.inheritedFd} of`} TCP ${formatEndpoint(this.ep)}: ${(e as Error).message}`);
     }
     const tick = Math.max(100, Math.min(1000, this.limits.idleTimeoutMs / 4));
     this.sweeper = setInterval(() => this.sweep(), tick);

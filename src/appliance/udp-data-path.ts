@@ -1,0 +1,38 @@
+// Which UDP data path serves, decided once at start: sockets we own through FFI, served by a loop
+// Worker on the shared core (glibc x86_64/arm64, the self-test passed, not turned off), or the
+// runtime's own UDP sockets. Also the listener sockets systemd passed (socket activation).
+import type { Runtime } from "../runtime/types";
+import type { Core } from "../core";
+import type { Logger } from "../log";
+import { formatEndpoint } from "../config/endpoint";
+import { LISTENER_SETS, type EffectiveConfig } from "../config/effective";
+import type { QueryHandler } from "../server/handler";
+import { FfiUdpPath } from "../server/ffi/ffi-udp-path";
+import { openFfiNet } from "../net/ffi-net";
+import { matchActivatedFds, parseListenFds } from "../net/socket-activation";
+import type { InheritedFds } from "./dns-listeners";
+
+export interface UdpDataPath { ffi: FfiUdpPath | null; inherited: InheritedFds; description: string }
+
+export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHandler, log: Logger, c: EffectiveConfig, systemClock: boolean): Promise<UdpDataPath> {
+  const activation = parseListenFds((n) => rt.env(n), globalThis.process?.pid ?? -1);
+  if (!activation.ok) throw new Error(`socket activation: ${activation.reason}`);
+  // the loop Worker reads the system clock: a test's own clock keeps the runtime's sockets
+  const net = systemClock ? await openFfiNet((n) => rt.env(n), rt.args()) : { ok: false as const, reason: "a clock other than the system's is in use" };
+  if (!net.ok) {
+    if (activation.fds.length) throw new Error(`socket activation passed ${activation.fds.length} socket(s), but the FFI data path that serves them cannot run: ${net.reason}`);
+    return { ffi: null, inherited: new Map(), description: `runtime sockets (FFI data path not used: ${net.reason})` };
+  }
+  const ffi = new FfiUdpPath(net, core, handler, log, c.server.receiveBufferBytes);
+  handler.otherStats = () => ffi.loopStats();
+  const inherited: InheritedFds = new Map();
+  if (activation.fds.length) {
+    const endpoints = LISTENER_SETS.flatMap((s) => c.listeners[s]);
+    const m = matchActivatedFds(net.lib, activation.fds, endpoints);
+    m.listeners.forEach((l, i) => { if (l.udp !== null || l.tcp !== null) inherited.set(formatEndpoint(endpoints[i]), { udp: l.udp, tcp: l.tcp }); });
+    for (const u of m.unmatched) { log.warn("socket activation: an inherited socket is no configured listener; closed", { fd: u.fd, reason: u.reason }); net.lib.close(u.fd); }
+    const missing = endpoints.filter((e) => !inherited.has(formatEndpoint(e))).map(formatEndpoint);
+    if (missing.length) log.warn("socket activation: listeners not passed by systemd are bound here (a restart will lose their queries); regenerate localdns.socket", { listeners: missing });
+  }
+  return { ffi, inherited, description: `ffi (recvmmsg/sendmmsg on a loop thread${activation.fds.length ? `, ${activation.fds.length} socket(s) from systemd` : ""})` };
+}

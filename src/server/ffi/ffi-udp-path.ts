@@ -1,0 +1,123 @@
+// The FFI data path's owner on the main thread: binds (or adopts) the UDP listener sockets, runs one
+// loop Worker over all of them on a scratch set of the shared core, and serves what the loop hands
+// off (misses, refreshes) through the ordinary request flow, answering with sendTo.
+// A reload that changes the UDP listeners starts a new loop over the new set beside the running one
+// (both read the sockets they share; nothing is lost), then stops the old one; sockets that went away
+// are closed only once the old loop has left them.
+import type { Core } from "../../core";
+import type { Logger } from "../../log";
+import type { Endpoint } from "../../config/endpoint";
+import type { LibcNet } from "../../net/libc-net";
+import type { NetLayout } from "../../net/layout";
+import { Batch } from "../../core";
+import { UdpLoopHandle } from "../../net/udp-loop-handle";
+import type { HandedOff } from "../../net/udp-loop";
+import { adoptUdpSocket, createUdpSocket } from "../../net/udp-socket";
+import { formatSockaddr, decodeSockaddr } from "../../net/sockaddr";
+import { boundUdpSocketCount } from "../../net/reuseport-steer";
+import type { QueryHandler } from "../handler";
+import { DataPathStats } from "../stats";
+import { FfiUdpSocket } from "./ffi-udp-socket";
+import { HANDOFF_REFRESH, type DnsBatchOptions } from "./hand-off";
+
+export interface FfiNetReady { lib: LibcNet; layout: NetLayout }
+
+interface RunningLoop { handle: UdpLoopHandle; reserved: number; sockets: FfiUdpSocket[]; stats: DataPathStats }
+
+// From source this module sits beside the Worker's entry. In the compiled binary every module is in
+// one bundle at the root of Bun's embedded file system, and the entry (listed in build/build.ts) keeps
+// its path below src/.
+const LOOP_WORKER = import.meta.url.includes("$bunfs")
+  ? new URL("./server/ffi/dns-loop-worker.ts", import.meta.url).href
+  : new URL("./dns-loop-worker.ts", import.meta.url).href;
+
+export class FfiUdpPath {
+  private loop: RunningLoop | null = null;
+  /** counters of loops that have left (a reload restarts the loop), kept for the totals */
+  private readonly retired = new DataPathStats();
+
+  constructor(private readonly net: FfiNetReady, private readonly core: Core, private readonly handler: QueryHandler,
+    private readonly log: Logger, public receiveBufferBytes: number) {}
+
+  /** A listener socket for `ep`: the inherited fd when one is given (socket activation), else bound here
+   * with SO_REUSEPORT (so a newer instance can join it on takeover). Throws with the reason. */
+  bind(ep: Endpoint, set: number, inheritedFd?: number): FfiUdpSocket {
+    const lib = this.net.lib;
+    // SO_REUSEPORT would let this socket join one another process holds and split its traffic
+    // silently: an address already bound is in use, as it would be without the option
+    if (inheritedFd === undefined && ep.port !== 0 && (boundUdpSocketCount(ep) ?? 0) > 0) throw new Error("address already in use (another localdns, or another DNS server)");
+    const owned = inheritedFd !== undefined
+      ? adoptUdpSocket(lib, inheritedFd, ep, { receiveBuffer: this.receiveBufferBytes })
+      : createUdpSocket(lib, ep, { reusePort: true, receiveBuffer: this.receiveBufferBytes });
+    return new FfiUdpSocket(lib, owned, set, decodeSockaddr(owned.local)?.family === 6);
+  }
+
+  /** Starts a loop over exactly `sockets` beside the running one. commit() stops the old loop and then
+   * closes `retire` (sockets no longer wanted); rollback() stops the new loop. */
+  async prepare(sockets: FfiUdpSocket[], retire: FfiUdpSocket[]): Promise<{ commit(): void; rollback(): void }> {
+    const old = this.loop;
+    const same = old !== null && old.sockets.length === sockets.length && old.sockets.every((s, i) => s === sockets[i]);
+    if (same || sockets.length === 0 && old === null) return { commit: () => {}, rollback: () => {} };
+    const next = sockets.length ? await this.start(sockets) : null;
+    return {
+      commit: () => {
+        this.loop = next;
+        const closeRetired = () => { for (const s of retire) s.close(); };
+        if (old) void this.leave(old).finally(closeRetired); else closeRetired();
+      },
+      rollback: () => { if (next) void this.leave(next); },
+    };
+  }
+
+  /** Shutdown, first step: the loop stops reading; the sockets stay open so answers of queries in
+   * flight still go out (sendTo). */
+  async stopReceiving(): Promise<void> {
+    const l = this.loop;
+    this.loop = null;
+    if (l) await this.leave(l);
+  }
+
+  /** Every loop's counters so far (the running one, and those that left). */
+  loopStats(): DataPathStats[] { return this.loop ? [this.retired, this.loop.stats] : [this.retired]; }
+
+  /** Counters of the loop itself (received, answered in place, handed off, errors). */
+  loopCounters() { return this.loop?.handle.stats() ?? null; }
+
+  private async start(sockets: FfiUdpSocket[]): Promise<RunningLoop> {
+    const reserved = this.core.reserveInstance();
+    const stats = new DataPathStats(new SharedArrayBuffer(DataPathStats.SHARED_BYTES));
+    const options: DnsBatchOptions = { share: reserved.share, sets: sockets.map((s) => s.set), v6: sockets.map((s) => (s.v6 ? 1 : 0)), stats: stats.buffer! };
+    let handle: UdpLoopHandle;
+    try {
+      handle = await UdpLoopHandle.start(this.net.lib, this.net.layout, {
+        fds: sockets.map((s) => s.fd),
+        slots: { memory: this.core.mem.buffer as SharedArrayBuffer, dataOffset: reserved.BATCH, metaOffset: reserved.BATCH_META, count: Batch.MAX, slotSize: Batch.SLOT },
+        handler: { module: "", options },
+        workerUrl: LOOP_WORKER,
+      });
+    } catch (e) {
+      this.core.unreserveInstance(reserved.index);
+      throw e;
+    }
+    handle.onHandOff = (d) => this.serve(sockets, d);
+    return { handle, reserved: reserved.index, sockets, stats };
+  }
+
+  private serve(sockets: FfiUdpSocket[], d: HandedOff): void {
+    const sock = sockets[d.socket];
+    if (!sock) return;
+    if (d.kind === HANDOFF_REFRESH) { this.handler.refreshHandedOff(sock.set, d.data); return; }
+    const from = decodeSockaddr(d.address);
+    if (!from) return;
+    const address = d.address;
+    this.handler.handOff(sock.set, sock.v6, d.data, (answer) => { sock.sendTo(address, answer); }, from.host, from.port);
+  }
+
+  private async leave(l: RunningLoop): Promise<void> {
+    try { await l.handle.stop(); } catch (e) {
+      this.log.warn("UDP loop did not stop cleanly", { error: (e as Error).message, sockets: l.sockets.map((s) => formatSockaddr(s.owned.local)) });
+    }
+    this.retired.add(l.stats);
+    this.core.unreserveInstance(l.reserved);
+  }
+}
