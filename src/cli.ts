@@ -5,7 +5,7 @@ import { parseStatusArgs, type StatusArgs } from "./status-args";
 export const USAGE = `localdns — node-local DNS cache and forwarder
 
 Usage:
-  localdns run [--config FILE] [--network]
+  localdns run [--config FILE] [--network] [--no-ffi]
                                       run in the foreground (config also from $LOCALDNS_CONFIG;
                                       without either, an embedded loopback default is used)
   localdns validate --config FILE [--check-upstreams]
@@ -21,7 +21,7 @@ Usage:
 `;
 
 export const COMMAND_USAGE: Record<string, string> = {
-  run: `Usage: localdns run [--config FILE] [--network]
+  run: `Usage: localdns run [--config FILE] [--network] [--no-ffi]
 
 Runs localdns in the foreground until SIGTERM or SIGINT (SIGHUP reloads the config).
   --config FILE   the JSON config (default: $LOCALDNS_CONFIG, else an embedded default that listens
@@ -30,6 +30,9 @@ Runs localdns in the foreground until SIGTERM or SIGINT (SIGHUP reloads the conf
   --network       also do the node set-up around serving, for a container where no systemd runs
                   "network up/down": addresses before listening, NOTRACK rules once listening, both
                   removed on exit (needs CAP_NET_ADMIN)
+  --no-ffi        serve UDP through the runtime's own sockets, not the FFI data path (sockets
+                  owned through libc, a loop thread answering from the cache); also LOCALDNS_NO_FFI=1.
+                  The FFI path runs on glibc x86_64 and arm64 when its start-up self-test passes
 `,
   validate: `Usage: localdns validate --config FILE [--check-upstreams]
 
@@ -87,6 +90,7 @@ export function parseArgs(argv: string[]): Parsed {
     const a = rest[i];
     if (a === "--help" || a === "-h") return { kind: "help", text: COMMAND_USAGE[cmd] };
     if (a === "--network" && cmd === "run") { network = true; continue; }
+    if (a === "--no-ffi" && cmd === "run") continue; // read where the data path is chosen (src/net/platform.ts)
     if (a === "--check-upstreams" && cmd === "validate") { checkUpstreams = true; continue; }
     if (a === "--config" || a === "-c") {
       const v = rest[++i];

@@ -9,6 +9,7 @@ import { planSlotRegion, slotRegionBytes } from "../src/net/slots";
 import { UdpLoopHandle } from "../src/net/udp-loop-handle";
 import { steerReuseportGroup, boundUdpSocketCount } from "../src/net/reuseport-steer";
 import { joinAndSteer, releaseTakeover } from "../src/net/takeover";
+import { MAX_PENDING_HANDOFFS } from "../src/net/loop-control";
 import { testClient, until, sleep, type TestClient } from "./helpers/net-clients";
 
 const HANDLERS = new URL("./helpers/net-handlers.ts", import.meta.url).href;
@@ -39,8 +40,8 @@ async function startLoop(fds: number[], options: unknown = {}, count = 32, slotS
   return loop;
 }
 
-function open(host: string, port = 0, reusePort = false): OwnedUdpSocket {
-  const s = createUdpSocket(lib, { host, port }, { reusePort });
+function open(host: string, port = 0, reusePort = false, receiveBuffer?: number): OwnedUdpSocket {
+  const s = createUdpSocket(lib, { host, port }, { reusePort, receiveBuffer });
   sockets.push(s);
   return s;
 }
@@ -157,6 +158,26 @@ describe("miss path", () => {
     expect(text(c.replies[1].data)).toBe("late answer");
     expect(loop.stats().handedOff).toBe(1);
     expect(loop.sendTo(5, got[0].address, new Uint8Array(1))).toBe(false); // no such socket
+  });
+});
+
+describe("hand-off bound", () => {
+  test("while the owner is busy, at most MAX_PENDING_HANDOFFS wait for it; the rest are dropped and counted", async () => {
+    const sock = open("127.0.0.1", 0, false, 16 << 20);
+    const loop = await startLoop([sock.fd], { missByte: 0x4d /* M */ });
+    let served = 0;
+    loop.onHandOff = () => { served++; };
+    const c = await testClient();
+    clients.push(c);
+    const msg = new TextEncoder().encode("Miss");
+    // the owner's thread is kept busy while the loop hands off 3,000 datagrams
+    const sent = 3000;
+    for (let i = 0; i < sent; i++) c.send(msg, sock.port, "127.0.0.1");
+    const until2 = Date.now() + 1000;
+    while (Date.now() < until2) { /* busy: no hand-off is served */ }
+    expect(await until(() => served + loop.stats().handOffsDropped === sent && loop.stats().received === sent)).toBe(true);
+    expect(served).toBe(MAX_PENDING_HANDOFFS);
+    expect(loop.stats().handOffsDropped).toBe(sent - MAX_PENDING_HANDOFFS);
   });
 });
 

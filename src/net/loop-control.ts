@@ -2,6 +2,11 @@
 // the loop's eventfd, the loop's state, and counters the loop publishes after every batch.
 export const CTRL_COMMAND = 0;
 export const CTRL_STATE = 1;
+/** hand-offs posted to the owner and not yet served (the loop adds, the owner subtracts) */
+export const CTRL_PENDING = 2;
+/** More hand-offs waiting than this and the loop drops the next ones (counted): a miss flood must
+ * not queue messages on the main thread without bound. */
+export const MAX_PENDING_HANDOFFS = 1024;
 export const CTRL_WORDS = 4;
 
 export const COMMAND_RUN = 0;
@@ -20,9 +25,9 @@ export const STATE_FAILED = 4;
 /** Counter indices in the Float64Array (f64: no wrap at 2^31 packets). */
 export const STAT = {
   received: 0, answered: 1, batches: 2, truncated: 3, handedOff: 4, sendErrors: 5, receiveErrors: 6,
-  handlerErrors: 7, drained: 8, wakeups: 9,
+  handlerErrors: 7, drained: 8, wakeups: 9, handOffsDropped: 10,
 } as const;
-export const STAT_COUNT = 10;
+export const STAT_COUNT = 11;
 export type LoopStats = { -readonly [K in keyof typeof STAT]: number };
 
 export function readStats(stats: Float64Array): LoopStats {

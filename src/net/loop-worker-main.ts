@@ -8,6 +8,7 @@ import { UdpLoop, type HandedOff } from "./udp-loop";
 import type { BatchContext, BatchHandlerFactory } from "./batch-handler";
 import type { LoopInit } from "./loop-init";
 import { STATE_FAILED, CTRL_STATE } from "./loop-control";
+import { collectThreadGarbage } from "../runtime/thread-gc";
 
 export interface WorkerScope { onmessage: ((ev: MessageEvent) => void) | null; postMessage(m: unknown, transfer?: Transferable[]): void }
 
@@ -26,7 +27,7 @@ async function start(scope: WorkerScope, init: LoopInit, pick: (init: LoopInit) 
     const layout = layoutFor(init.arch);
     if (!layout) throw new Error(`no layout for ${init.arch}`);
     const factory = await pick(init);
-    const owned = new UdpLoop(lib, layout, init, (d: HandedOff) => scope.postMessage({ type: "handoff", datagram: d }, [d.address.buffer, d.data.buffer]));
+    const owned = new UdpLoop(lib, layout, init, (d: HandedOff) => scope.postMessage({ type: "handoff", datagram: d }, [d.address.buffer, d.data.buffer]), collectThreadGarbage);
     loop = owned;
     const ctx: BatchContext = {
       slots: init.slots,

@@ -8,7 +8,7 @@ import { checkSlotRegion } from "./slots";
 import type { HandedOff, LoopEnd } from "./udp-loop";
 import type { LoopInit } from "./loop-init";
 import {
-  COMMAND_DRAIN_AND_CLOSE, COMMAND_STOP, CTRL_COMMAND, CTRL_STATE, CTRL_WORDS, STATE_CLOSED, STATE_FAILED,
+  COMMAND_DRAIN_AND_CLOSE, COMMAND_STOP, CTRL_COMMAND, CTRL_PENDING, CTRL_STATE, CTRL_WORDS, STATE_CLOSED, STATE_FAILED,
   STAT_COUNT, readStats, type LoopStats,
 } from "./loop-control";
 import { ECONNREFUSED, EFD_CLOEXEC, EFD_NONBLOCK, MSG_DONTWAIT, MSG_NOSIGNAL } from "./constants";
@@ -61,7 +61,9 @@ export class UdpLoopHandle {
       worker.onmessage = (ev: MessageEvent) => {
         const m = ev.data;
         if (m.type === "ready") { clearTimeout(timer); resolve(); }
-        else if (m.type === "handoff") handle.onHandOff?.(m.datagram);
+        else if (m.type === "handoff") {
+          try { handle.onHandOff?.(m.datagram); } finally { Atomics.sub(ctrl, CTRL_PENDING, 1); }
+        }
         else if (m.type === "done") handle.finish({ end: m.end, stats: handle.stats() });
         else if (m.type === "failed") { clearTimeout(timer); const e = new Error(`UDP loop failed: ${m.message}`); reject(e); handle.fail(e); }
       };

@@ -8,7 +8,7 @@ import { MessageVectors, epollEvent } from "./message-vectors";
 import { EAGAIN, ECONNREFUSED, EINTR, EPOLLIN, EPOLL_CLOEXEC, EPOLL_CTL_ADD, MSG_DONTWAIT, MSG_TRUNC } from "./constants";
 import { META_FLAGS, META_IN_LEN, META_OUT_LEN, META_SOCKET, SLOT_TRUNCATED, checkSlotRegion, type SlotRegion } from "./slots";
 import {
-  COMMAND_DRAIN_AND_CLOSE, COMMAND_RUN, CTRL_COMMAND, CTRL_STATE, STAT, STATE_CLOSED, STATE_RUNNING, STATE_STOPPED,
+  COMMAND_DRAIN_AND_CLOSE, COMMAND_RUN, CTRL_COMMAND, CTRL_PENDING, CTRL_STATE, MAX_PENDING_HANDOFFS, STAT, STATE_CLOSED, STATE_RUNNING, STATE_STOPPED,
 } from "./loop-control";
 import type { BatchHandler } from "./batch-handler";
 
@@ -29,6 +29,9 @@ export interface HandedOff { fd: number; socket: number; address: Uint8Array; da
 
 export type LoopEnd = "stopped" | "closed";
 
+const HANDOFFS_PER_COLLECTION = 2048;
+const COLLECT_MIN_MS = 100;
+
 export class UdpLoop {
   private readonly vectors: MessageVectors;
   private readonly words: Uint32Array;
@@ -41,9 +44,12 @@ export class UdpLoop {
   // counters, published to cfg.stats after each batch
   private received = 0; private answered = 0; private batches = 0; private truncated = 0; private handedOff = 0;
   private sendErrors = 0; private receiveErrors = 0; private handlerErrors = 0; private drained = 0; private wakeups = 0;
+  private handOffsDropped = 0;
+  private handedOffAtCollection = 0;
+  private collectedAt = 0;
 
   constructor(private readonly lib: LibcNet, layout: NetLayout, private readonly cfg: UdpLoopConfig,
-    private readonly post: (d: HandedOff) => void) {
+    private readonly post: (d: HandedOff) => void, private readonly collect: () => void = () => {}) {
     checkSlotRegion(cfg.slots);
     const s = cfg.slots;
     this.count = s.count;
@@ -77,6 +83,8 @@ export class UdpLoop {
   /** For the handler's context: slot i's bytes and source to the owner (copies; the slot is reused). */
   handOff(i: number, kind = 0, offset = 0): void {
     if (!(i >= 0 && i < this.count)) return;
+    if (Atomics.load(this.cfg.ctrl, CTRL_PENDING) >= MAX_PENDING_HANDOFFS) { this.handOffsDropped++; return; }
+    Atomics.add(this.cfg.ctrl, CTRL_PENDING, 1);
     const m = this.metaWord + 4 * i;
     const start = this.cfg.slots.dataOffset + i * this.slotSize + offset;
     const socket = this.words[m + (META_SOCKET >> 2)];
@@ -88,6 +96,18 @@ export class UdpLoop {
       kind,
     });
     this.handedOff++;
+    this.collectAfterHandOffs();
+  }
+
+  // every hand-off leaves its two copies' wrappers in this thread's heap, which nobody else collects:
+  // a full collection after each HANDOFFS_PER_COLLECTION of them, at most every COLLECT_MIN_MS
+  private collectAfterHandOffs(): void {
+    if (this.handedOff - this.handedOffAtCollection < HANDOFFS_PER_COLLECTION) return;
+    const now = performance.now();
+    if (now - this.collectedAt < COLLECT_MIN_MS) return;
+    this.handedOffAtCollection = this.handedOff;
+    this.collectedAt = now;
+    this.collect();
   }
 
   /** Serves until the owner's command says otherwise. */
@@ -194,6 +214,6 @@ export class UdpLoop {
     st[STAT.received] = this.received; st[STAT.answered] = this.answered; st[STAT.batches] = this.batches;
     st[STAT.truncated] = this.truncated; st[STAT.handedOff] = this.handedOff; st[STAT.sendErrors] = this.sendErrors;
     st[STAT.receiveErrors] = this.receiveErrors; st[STAT.handlerErrors] = this.handlerErrors;
-    st[STAT.drained] = this.drained; st[STAT.wakeups] = this.wakeups;
+    st[STAT.drained] = this.drained; st[STAT.wakeups] = this.wakeups; st[STAT.handOffsDropped] = this.handOffsDropped;
   }
 }
