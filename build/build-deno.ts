@@ -31,7 +31,7 @@ const DENO_PERMISSIONS = [
   "--allow-read", // the config file and what it names (resolv.conf, snapshot); networkd files for `network`
   "--allow-write", // the cache snapshot (config); `network` state and resolver drop-in
   "--allow-env", // `network` runs ip/iptables with a copy of the whole environment
-  "--allow-ffi=/lib,/usr/lib,/lib64,/usr/lib64", // libc's socket/sendto for sd_notify (deno-notify.ts)
+  "--allow-ffi", // libc: sd_notify (deno-notify.ts) and the FFI data path (sockets, pointers into wasm memory need it unscoped)
   "--allow-run", // the `network` steps: ip, iptables, ip6tables, and networkctl or $LOCALDNS_NETWORKCTL (any path)
   "--allow-sys=uid,gid", // node:fs access(X_OK), how `network` finds those tools
   "--unstable-net", // Deno.listenDatagram

@@ -73,9 +73,10 @@ export class DnsListeners {
   /** Shutdown, first step: no new queries are taken, but the sockets stay open so the answers of
    * queries already in flight still go out. closeAll() ends it. */
   async stopReceiving(): Promise<void> {
-    this.handler.receiving = false;
     for (const l of this.bound) l.tcp.stopAccepting();
+    // the loop first: what it read before it stopped is still handed off and served
     await this.ffi?.stopReceiving();
+    this.handler.receiving = false;
   }
 
   closeAll(): void { closeEach(this.bound, true); }

@@ -114,7 +114,10 @@ export class FfiUdpPath {
   }
 
   private async leave(l: RunningLoop): Promise<void> {
-    try { await l.handle.stop(); } catch (e) {
+    try {
+      const r = await l.handle.stop();
+      this.log.info("UDP loop left", { ...r.stats });
+    } catch (e) {
       this.log.warn("UDP loop did not stop cleanly", { error: (e as Error).message, sockets: l.sockets.map((s) => formatSockaddr(s.owned.local)) });
     }
     this.retired.add(l.stats);
