@@ -81,6 +81,8 @@ UNIT=/etc/systemd/system/localdns.service
 WANTS=/etc/systemd/system/multi-user.target.wants/localdns.service
 MANIFEST=/etc/localdns/install-manifest
 UNIT_TEMPLATE=$here/localdns.service
+SOCKET_UNIT=/etc/systemd/system/localdns.socket
+SOCKET_WANTS=/etc/systemd/system/sockets.target.wants/localdns.socket
 
 real() { printf '%s%s' "$destdir" "$1"; }
 sha() { local out; out=$(sha256sum <"$1") && printf '%s' "${out%% *}"; }
@@ -141,8 +143,13 @@ if ((uninstall)); then
   act() { if ((dry_run)); then say "would $*"; else say "$*"; fi; }
   if systemd_running; then
     # Stop first: the unit's ExecStopPost takes the listener addresses, rules and resolver drop-in away.
-    if systemctl is-active --quiet localdns.service; then act "stop localdns.service"; ((dry_run)) || systemctl stop localdns.service || true; fi
-    if man_get enabled localdns.service >/dev/null; then act "disable localdns.service"; ((dry_run)) || systemctl disable --quiet localdns.service || true; fi
+    # the socket unit's ExecStopPost takes the addresses and rules away once both are stopped
+    for u in localdns.service localdns.socket; do
+      if systemctl is-active --quiet "$u"; then act "stop $u"; ((dry_run)) || systemctl stop "$u" || true; fi
+    done
+    for u in localdns.service localdns.socket; do
+      if man_get enabled "$u" >/dev/null; then act "disable $u"; ((dry_run)) || systemctl disable --quiet "$u" || true; fi
+    done
   fi
   dirs=()
   for line in "${man[@]}"; do
@@ -228,6 +235,7 @@ printf '%s\n' "${unit_text//"/usr/local/bin/localdns"/"$BIN"}" >"$unit_src"
 want_file "$unit_src" "$UNIT" 644
 
 conf_target=$(real "$CONF")
+sock_conf=$config_src # the config that will be in place
 backup=
 if [[ ! -e $conf_target ]]; then
   want_file "$config_src" "$CONF" 644
@@ -244,17 +252,28 @@ elif ((config_given)); then
   want_file "$config_src" "$CONF" 644
 else
   say "keeping the existing $conf_target (it differs from the default; pass --config FILE to replace it, with a backup)"
+  sock_conf=$conf_target
   if ! out=$("$binary_src" validate --config "$conf_target" 2>&1); then
     printf '%s\n' "$out" >&2
     say "warning: the existing $conf_target does not validate; localdns will not start with it"
   fi
 fi
 
+# the socket unit holds every listener of the config that will be in place (systemd binds them; the
+# kernel queues queries while the service restarts)
+socket_src=$work/localdns.socket
+if ! "$binary_src" network socket-unit --config "$sock_conf" --bin "$BIN" >"$socket_src" 2>"$work/socket.err"; then
+  cat -- "$work/socket.err" >&2
+  die "cannot write the socket unit from $sock_conf"
+fi
+want_file "$socket_src" "$SOCKET_UNIT" 644
+
 enable_mode=none
 if ((enable)); then
   if systemd_running; then
     enable_mode=systemctl
     [[ $(systemctl is-enabled localdns.service 2>/dev/null || true) == enabled ]] || plan "systemctl enable localdns.service"
+    [[ $(systemctl is-enabled localdns.socket 2>/dev/null || true) == enabled ]] || plan "systemctl enable localdns.socket"
   else
     # DESTDIR (image) or no running systemd: the same symlink "systemctl enable" would make.
     enable_mode="link"
@@ -267,12 +286,21 @@ if ((enable)); then
       plan "link $wants -> $UNIT"
     fi
     man_set link "$WANTS" "$UNIT"
+    socket_wants=$(real "$SOCKET_WANTS")
+    if [[ -L $socket_wants ]]; then
+      [[ $(readlink -- "$socket_wants") == "$SOCKET_UNIT" ]] || die "$socket_wants exists and points elsewhere: $(readlink -- "$socket_wants")"
+    elif [[ -e $socket_wants ]]; then
+      die "$socket_wants exists and is not a symlink"
+    else
+      plan "link $socket_wants -> $SOCKET_UNIT"
+    fi
+    man_set link "$SOCKET_WANTS" "$SOCKET_UNIT"
   fi
 fi
 
 # Directories that do not exist yet, outermost first.
-targets=("$BIN" "$CONF" "$UNIT" "$MANIFEST")
-[[ $enable_mode == link ]] && targets+=("$WANTS")
+targets=("$BIN" "$CONF" "$UNIT" "$SOCKET_UNIT" "$MANIFEST")
+[[ $enable_mode == link ]] && targets+=("$WANTS" "$SOCKET_WANTS")
 need_dirs=()
 for p in "${targets[@]}"; do
   d=$(dirname -- "$p")
@@ -327,7 +355,8 @@ committed=1
 
 case $enable_mode in
   link)
-    if [[ ! -L $(real "$WANTS") ]]; then ln -s -- "$UNIT" "$(real "$WANTS")"; say "enabled: $(real "$WANTS") -> $UNIT"; fi ;;
+    if [[ ! -L $(real "$WANTS") ]]; then ln -s -- "$UNIT" "$(real "$WANTS")"; say "enabled: $(real "$WANTS") -> $UNIT"; fi
+    if [[ ! -L $(real "$SOCKET_WANTS") ]]; then ln -s -- "$SOCKET_UNIT" "$(real "$SOCKET_WANTS")"; say "enabled: $(real "$SOCKET_WANTS") -> $SOCKET_UNIT"; fi ;;
   systemctl)
     systemctl daemon-reload
     if [[ $(systemctl is-enabled localdns.service 2>/dev/null || true) != enabled ]]; then
@@ -335,6 +364,12 @@ case $enable_mode in
       man_set enabled localdns.service
       printf '%s\n' "$(man_text)" >"$(real "$MANIFEST")"
       say "enabled localdns.service (start it with: systemctl start localdns)"
+    fi
+    if [[ $(systemctl is-enabled localdns.socket 2>/dev/null || true) != enabled ]]; then
+      systemctl enable --quiet localdns.socket
+      man_set enabled localdns.socket
+      printf '%s\n' "$(man_text)" >"$(real "$MANIFEST")"
+      say "enabled localdns.socket"
     fi ;;
 esac
 say "done"

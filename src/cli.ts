@@ -14,6 +14,8 @@ Usage:
                                       a summary of the running localdns from its admin API
   localdns network up|resolver|release|down --config FILE
                                       node set-up steps for systemd (needs CAP_NET_ADMIN)
+  localdns network socket-unit --config FILE [--bin PATH]
+                                      print the localdns.socket unit for the config's listeners
   localdns kubernetes manifest [--mode linklocal|intercept] [--image REF] [--config FILE] [--namespace NS]
                                       print the Kubernetes manifests (DaemonSet and the rest)
   localdns --version                  print the version
@@ -51,7 +53,7 @@ entries, bytes and hit ratio, queries per second, config reloads.
   --json           one JSON object, for scripts
   --window SECONDS how long to count queries for the rate (default 2, at most 60)
 `,
-  network: `Usage: localdns network up|resolver|release|down --config FILE [--dry-run]
+  network: `Usage: localdns network up|resolver|release|down|socket-unit --config FILE [--dry-run]
 
 Node set-up for the systemd unit's privileged steps:
   up        put every listener address on the "localdns" interface (dummy, else lo) and add the
@@ -60,6 +62,9 @@ Node set-up for the systemd unit's privileged steps:
             tooling exists; run only after localdns answers
   release   remove the resolver drop-in only (on a clean stop, before the server drains)
   down      remove the resolver drop-in first, then the rules and addresses
+  socket-unit  print the systemd socket unit that holds every listener (UDP and TCP) across
+            service restarts; --bin PATH names the binary its set-up steps run (default
+            /usr/local/bin/localdns)
   --dry-run print the commands instead of running them
 `,
   kubernetes: KUBERNETES_USAGE,
@@ -72,7 +77,8 @@ export type Parsed =
   | { kind: "run" | "validate"; config: string | null; network?: boolean; checkUpstreams?: boolean }
   | StatusArgs
   | KubernetesArgs
-  | { kind: "network"; action: "up" | "down" | "resolver" | "release"; config: string | null; dryRun: boolean };
+  | { kind: "network"; action: "up" | "down" | "resolver" | "release"; config: string | null; dryRun: boolean }
+  | { kind: "socket-unit"; config: string | null; bin: string };
 
 export function parseArgs(argv: string[]): Parsed {
   if (argv.length === 0) return { kind: "help", text: USAGE };
@@ -108,7 +114,8 @@ function parseNetwork(rest: string[]): Parsed {
   const usage = COMMAND_USAGE.network;
   if (rest.includes("--help") || rest.includes("-h")) return { kind: "help", text: usage };
   const [action, ...flags] = rest;
-  if (action !== "up" && action !== "down" && action !== "resolver" && action !== "release") return { kind: "error", message: `network needs up, resolver, release or down, got ${action ?? "nothing"}`, usage };
+  if (action === "socket-unit") return parseSocketUnit(flags, usage);
+  if (action !== "up" && action !== "down" && action !== "resolver" && action !== "release") return { kind: "error", message: `network needs up, resolver, release, down or socket-unit, got ${action ?? "nothing"}`, usage };
   let config: string | null = null;
   let dryRun = false;
   for (let i = 0; i < flags.length; i++) {
@@ -124,4 +131,21 @@ function parseNetwork(rest: string[]): Parsed {
     return { kind: "error", message: `unknown flag for network: ${a}`, usage };
   }
   return { kind: "network", action, config, dryRun };
+}
+
+function parseSocketUnit(flags: string[], usage: string): Parsed {
+  let config: string | null = null;
+  let bin = "/usr/local/bin/localdns";
+  for (let i = 0; i < flags.length; i++) {
+    const a = flags[i];
+    if (a === "--config" || a === "-c" || a === "--bin") {
+      const v = flags[++i];
+      if (v === undefined || v.startsWith("-")) return { kind: "error", message: `${a} needs a path`, usage };
+      if (a === "--bin") bin = v; else config = v;
+      continue;
+    }
+    return { kind: "error", message: `unknown flag for network socket-unit: ${a}`, usage };
+  }
+  if (!bin.startsWith("/")) return { kind: "error", message: `--bin must be an absolute path, got ${bin}`, usage };
+  return { kind: "socket-unit", config, bin };
 }

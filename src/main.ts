@@ -34,6 +34,12 @@ async function main(): Promise<number> {
   if (parsed.kind === "kubernetes") return (await import("./kubernetes/command")).runKubernetesCommand(parsed, rt);
   if (parsed.kind === "status") return (await import("./status")).runStatus(parsed, (name) => rt.env(name));
   const path = parsed.config ?? rt.env("LOCALDNS_CONFIG") ?? null;
+  if (parsed.kind === "socket-unit") {
+    const r = loadConfig(rt, path, { resolveUpstreams: false });
+    if (!r.ok) { for (const e of r.errors) process.stderr.write(`${path ?? "(embedded default)"}: ${e}\n`); return 1; }
+    process.stdout.write((await import("./node/socket-unit")).socketUnit(r.config, parsed.bin));
+    return 0;
+  }
   if (parsed.kind === "network") {
     const r = loadConfig(rt, path, { resolveUpstreams: false });
     if (!r.ok) {

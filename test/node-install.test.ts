@@ -70,6 +70,10 @@ describe.skipIf(why !== null)("install.sh", () => {
     expect(mode("etc/systemd/system/localdns.service")).toBe("644");
     expect(readFileSync(join(dest, "etc/systemd/system/localdns.service"), "utf8")).toBe(readFileSync(join(ROOT, "localdns.service"), "utf8"));
     expect(readlinkSync(join(dest, "etc/systemd/system/multi-user.target.wants/localdns.service"))).toBe("/etc/systemd/system/localdns.service");
+    // the listener sockets of the installed config, held by systemd across restarts
+    expect(mode("etc/systemd/system/localdns.socket")).toBe("644");
+    expect(readFileSync(join(dest, "etc/systemd/system/localdns.socket"), "utf8")).toContain("ListenDatagram=169.254.10.10:53\nListenStream=169.254.10.10:53\n");
+    expect(readlinkSync(join(dest, "etc/systemd/system/sockets.target.wants/localdns.socket"))).toBe("/etc/systemd/system/localdns.socket");
     expect(mode("etc/localdns/install-manifest")).toBe("644");
     expect(mode("etc/localdns")).toBe("755");
   });
@@ -106,8 +110,12 @@ describe.skipIf(why !== null)("install.sh", () => {
     expect(mode("opt/localdns/bin/localdns")).toBe("755");
     const unit = readFileSync(join(dest, "etc/systemd/system/localdns.service"), "utf8");
     expect(unit).toContain("ExecStart=/opt/localdns/bin/localdns run");
-    expect(unit).toContain("ExecStopPost=+/opt/localdns/bin/localdns network down");
+    expect(unit).toContain("ExecStopPost=+/opt/localdns/bin/localdns network release");
     expect(unit).not.toContain("/usr/local/bin");
+    const socket = readFileSync(join(dest, "etc/systemd/system/localdns.socket"), "utf8");
+    expect(socket).toContain("ExecStartPre=/opt/localdns/bin/localdns network up");
+    expect(socket).toContain("ExecStopPost=/opt/localdns/bin/localdns network down");
+    expect(socket).not.toContain("/usr/local/bin");
     expect(existsSync(join(dest, "etc/systemd/system/multi-user.target.wants"))).toBe(false);
     expect(install(["--uninstall"]).status).toBe(0);
     expect(snapshot()).toEqual(before);

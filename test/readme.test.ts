@@ -35,10 +35,10 @@ test("the Configuration section's defaults block validates as it stands and hold
 
 test("the CLI section lists every command of the usage text, with its actions", () => {
   const cli = firstBlock(section("CLI"), "");
-  const commands = [...USAGE.matchAll(/^ {2}localdns ([a-z-]+(?: [a-z|]+)?)/gm)].map((m) => m[1]);
-  expect(commands).toEqual(["run", "validate", "status", "network up|resolver|release|down", "kubernetes manifest", "--version", "--help"]);
+  const commands = [...USAGE.matchAll(/^ {2}localdns ([a-z-]+(?: [a-z][a-z|-]*)?)/gm)].map((m) => m[1]);
+  expect(commands).toEqual(["run", "validate", "status", "network up|resolver|release|down", "network socket-unit", "kubernetes manifest", "--version", "--help"]);
   for (const c of commands) expect(cli).toContain(c.startsWith("--") ? c : `localdns ${c}`);
-  for (const flag of ["--check-upstreams", "--network", "--dry-run", "--admin ADDR", "--json"]) expect(cli).toContain(flag);
+  for (const flag of ["--check-upstreams", "--network", "--no-ffi", "--dry-run", "--admin ADDR", "--json", "--bin PATH"]) expect(cli).toContain(flag);
 });
 
 test("the stale answer TTL is stated as the code applies it", () => {

@@ -57,13 +57,13 @@ test.skipIf(!PYTHON)("three restarts under 2,000 QPS lose no UDP query; a TCP qu
   // the answers of what queued during a restart come in one burst: a client buffer that holds them
   const client = createSocket({ type: "udp4", recvBufferSize: 8 << 20 });
   await new Promise<void>((r) => client.bind(0, "127.0.0.1", r));
-  cleanups.push(() => client.close());
+  cleanups.push(() => { client.close(); });
   const answered = new Set<number>();
   const empty = new Map<string, number>(); // answers without records, by rcode
   client.on("message", (m) => {
     const a = packet.decode(m);
     if (a.answers?.length) answered.add(a.id!);
-    else empty.set(a.rcode ?? "?", (empty.get(a.rcode ?? "?") ?? 0) + 1);
+    else { const rcode = (a as { rcode?: string }).rcode ?? "?"; empty.set(rcode, (empty.get(rcode) ?? 0) + 1); }
   });
   let sent = 0;
   const ticker = setInterval(() => {
