@@ -14,6 +14,8 @@ Installs localdns:
   config  /etc/localdns/localdns.json    (an operator-changed config is kept, or backed up when
                                           --config replaces it)
   unit    /etc/systemd/system/localdns.service, enabled for multi-user.target
+  socket  /etc/systemd/system/localdns.socket, the config's listeners held across restarts (written
+          by "localdns network socket-unit"), enabled for sockets.target
   record  /etc/localdns/install-manifest (what --uninstall removes)
 
   --prefix DIR     install the binary under DIR/bin (the unit is rewritten to match)
