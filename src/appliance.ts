@@ -30,6 +30,8 @@ import { httpWanted } from "./appliance/http-plan";
 import { readiness, type Readiness } from "./appliance/readiness";
 import { startMemoryKeeper } from "./appliance/memory-keeper";
 import { openUdpDataPath, type UdpDataPath } from "./appliance/udp-data-path";
+import { evictRunning } from "./appliance/takeover";
+import { summarize } from "./appliance/summary";
 import { handlerOptions, tcpBudgetLimits } from "./appliance/component-options";
 import { restoreSnapshot, saveSnapshot } from "./appliance/warm-restart";
 
@@ -70,7 +72,7 @@ export class Appliance implements AdminDeps {
     this.http = new HttpServers(rt);
     this.hosts = new HostsOverlay(rt, core, log);
     this.tcpBudget = new TcpBudget(tcpBudgetLimits(config));
-    this.dns = new DnsListeners(rt, handler, this.tcpBudget, this.tcpTurns, udpPath.ffi, udpPath.inherited);
+    this.dns = new DnsListeners(rt, handler, this.tcpBudget, this.tcpTurns, udpPath.ffi, udpPath.inherited, udpPath.takeover);
   }
 
   get listeners(): BoundListener[] { return this.dns.bound; }
@@ -81,7 +83,7 @@ export class Appliance implements AdminDeps {
     const core = await Core.load(wasm, c.cache.maxBytes);
     const clock = o.clock ?? systemClock;
     const handler = new QueryHandler(core, clock, o.log, handlerOptions(c));
-    const udpPath = await openUdpDataPath(o.runtime, core, handler, o.log, c, clock === systemClock);
+    const udpPath = await openUdpDataPath(o.runtime, core, handler, o.log, c, clock === systemClock, o.takeover === true);
     const app = new Appliance(o.runtime, c, core, handler, o.log, o.version ?? "dev", clock, udpPath, o.reloadSource);
     // the same steps as a reload, with the snapshot restored before any socket is bound
     const plan = app.plan(c);
@@ -90,7 +92,8 @@ export class Appliance implements AdminDeps {
     app.commit(plan, null);
     if (c.cache.snapshotPath) restoreSnapshot(o.runtime, core, c.cache.snapshotPath, app.zoneRefs, clock.nowSeconds(), o.log);
     try {
-      await app.bindFor(c).then((b) => b.commit());
+      await app.bindFor(c, async () => { if (udpPath.ffi?.tookOver) await evictRunning(c, 1, o.log); }).then((b) => b.commit());
+      udpPath.ffi?.releaseTakeovers();
     } catch (e) {
       app.closeAll();
       throw e;
@@ -105,16 +108,7 @@ export class Appliance implements AdminDeps {
     return app;
   }
 
-  summary() {
-    return {
-      listeners: this.listeners.map((l) => `${LISTENER_SETS[l.set]} ${formatEndpoint(l.ep)}`),
-      upstreams: Object.fromEntries([...this.upstreams].map(([d, list]) => [d, list.map((u) => u.name)])),
-      zones: Object.fromEntries(LISTENER_SETS.map((s) => [s, this.config.zones[s].map((z) => z.zone)])),
-      admin: this.config.admin.listen ? `${formatEndpoint(this.config.admin.listen)}` : null,
-      cacheMaxBytes: this.config.cache.maxBytes,
-      udpDataPath: this.udpPath.description,
-    };
-  }
+  summary() { return summarize(this.config, this.listeners, this.upstreams, this.udpPath.description); }
 
   /** Builds everything of `c` that needs no socket, beside the running parts. Throws when `c` cannot
    * be applied (nothing to undo then). */
@@ -157,8 +151,9 @@ export class Appliance implements AdminDeps {
 
   /** Binds the DNS listeners and HTTP servers `c` has and the running config lacks. Throws, having
    * closed what it bound, when one cannot be bound. */
-  private async bindFor(c: EffectiveConfig): Promise<BoundChange> {
+  private async bindFor(c: EffectiveConfig, beforeHttp?: () => Promise<void>): Promise<BoundChange> {
     const dns = await this.dns.prepare(c);
+    if (beforeHttp) { dns.commit(); await beforeHttp(); } // a takeover: the old instance leaves the admin port
     let http;
     try {
       http = this.http.prepare(httpWanted(c, { admin: this.adminApp.fetch, metrics: this.metricsApp.fetch, ready: this.readyApp.fetch }));
@@ -218,16 +213,24 @@ export class Appliance implements AdminDeps {
     return { ok: false, errors };
   }
 
+  /** Set by the CLI: how POST /leave (a newer instance took over) stops this process. */
+  onLeave: (() => void) | null = null;
+  leave(): boolean {
+    if (!this.udpPath.ffi || !this.onLeave || this.stopping) return false;
+    this.onLeave();
+    return true;
+  }
+
   readiness(): Readiness {
     return readiness({ stopping: this.stopping, config: this.config, listenersBound: this.listeners.length, upstreams: this.upstreams });
   }
 
   /** Stops taking queries, lets in-flight upstream queries finish and their answers go out (bounded),
    * saves the cache, closes. */
-  async stop(graceMs = this.config.server.shutdownGraceMs): Promise<void> {
+  async stop(graceMs = this.config.server.shutdownGraceMs, drain = false): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    await this.dns.stopReceiving();
+    await this.dns.stopReceiving(drain);
     const until = Date.now() + graceMs;
     while (this.handler.inflight.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     if (this.config.cache.snapshotPath) saveSnapshot(this.rt, this.core, this.config.cache.snapshotPath, this.zoneRefs, this.log);

@@ -5,7 +5,7 @@ import { parseStatusArgs, type StatusArgs } from "./status-args";
 export const USAGE = `localdns — node-local DNS cache and forwarder
 
 Usage:
-  localdns run [--config FILE] [--network] [--no-ffi]
+  localdns run [--config FILE] [--network] [--no-ffi] [--takeover]
                                       run in the foreground (config also from $LOCALDNS_CONFIG;
                                       without either, an embedded loopback default is used)
   localdns validate --config FILE [--check-upstreams]
@@ -23,7 +23,7 @@ Usage:
 `;
 
 export const COMMAND_USAGE: Record<string, string> = {
-  run: `Usage: localdns run [--config FILE] [--network] [--no-ffi]
+  run: `Usage: localdns run [--config FILE] [--network] [--no-ffi] [--takeover]
 
 Runs localdns in the foreground until SIGTERM or SIGINT (SIGHUP reloads the config).
   --config FILE   the JSON config (default: $LOCALDNS_CONFIG, else an embedded default that listens
@@ -35,6 +35,9 @@ Runs localdns in the foreground until SIGTERM or SIGINT (SIGHUP reloads the conf
   --no-ffi        serve UDP through the runtime's own sockets, not the FFI data path (sockets
                   owned through libc, a loop thread answering from the cache); also LOCALDNS_NO_FFI=1.
                   The FFI path runs on glibc x86_64 and arm64 when its start-up self-test passes
+  --takeover      replace a localdns already serving the same listeners without losing a query:
+                  join its sockets (SO_REUSEPORT), steer every new datagram here, ask it to leave
+                  (POST /leave on admin.listen); it drains, saves its cache and exits (FFI path only)
 `,
   validate: `Usage: localdns validate --config FILE [--check-upstreams]
 
@@ -74,7 +77,7 @@ export type Parsed =
   | { kind: "help"; text: string }
   | { kind: "version" }
   | { kind: "error"; message: string; usage: string }
-  | { kind: "run" | "validate"; config: string | null; network?: boolean; checkUpstreams?: boolean }
+  | { kind: "run" | "validate"; config: string | null; network?: boolean; checkUpstreams?: boolean; takeover?: boolean }
   | StatusArgs
   | KubernetesArgs
   | { kind: "network"; action: "up" | "down" | "resolver" | "release"; config: string | null; dryRun: boolean }
@@ -92,10 +95,12 @@ export function parseArgs(argv: string[]): Parsed {
   let config: string | null = null;
   let network = false;
   let checkUpstreams = false;
+  let takeover = false;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === "--help" || a === "-h") return { kind: "help", text: COMMAND_USAGE[cmd] };
     if (a === "--network" && cmd === "run") { network = true; continue; }
+    if (a === "--takeover" && cmd === "run") { takeover = true; continue; }
     if (a === "--no-ffi" && cmd === "run") continue; // read where the data path is chosen (src/net/platform.ts)
     if (a === "--check-upstreams" && cmd === "validate") { checkUpstreams = true; continue; }
     if (a === "--config" || a === "-c") {
@@ -107,7 +112,7 @@ export function parseArgs(argv: string[]): Parsed {
     if (a.startsWith("--config=")) { config = a.slice(9); continue; }
     return { kind: "error", message: `unknown flag for ${cmd}: ${a}`, usage: COMMAND_USAGE[cmd] };
   }
-  return cmd === "run" ? { kind: cmd, config, network } : { kind: cmd, config, checkUpstreams };
+  return cmd === "run" ? { kind: cmd, config, network, takeover } : { kind: cmd, config, checkUpstreams };
 }
 
 function parseNetwork(rest: string[]): Parsed {

@@ -100,7 +100,7 @@ async function main(): Promise<number> {
   let app: Appliance;
   try {
     net?.addAddresses(r.config);
-    app = await Appliance.start({ runtime: rt, config: r.config, log, version: VERSION, reloadSource: () => loadConfig(rt, path) });
+    app = await Appliance.start({ runtime: rt, config: r.config, log, version: VERSION, takeover: parsed.takeover === true, reloadSource: () => loadConfig(rt, path) });
   } catch (e) {
     log.error("start failed", { error: (e as Error).message });
     net?.removeAddresses();
@@ -111,16 +111,18 @@ async function main(): Promise<number> {
   await notifier.startWatchdog(app);
   await new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (sig: string) => {
+    // `leaving`: a newer instance took the listeners over; it needs the node set-up as it is
+    const stop = (sig: string, leaving = false) => {
       if (stopping) return;
       stopping = true;
-      log.info("signal received, shutting down", { signal: sig });
+      log.info(leaving ? "taken over by a newer localdns, leaving" : "signal received, shutting down", { signal: sig });
       notifier.stopping();
       notifier.stop();
-      net?.release();
-      const done = () => { net?.removeAddresses(); resolve(); };
-      app.stop().then(done, done);
+      if (!leaving) net?.release();
+      const done = () => { if (!leaving) net?.removeAddresses(); resolve(); };
+      app.stop(undefined, leaving).then(done, done);
     };
+    app.onLeave = () => stop("POST /leave", true);
     rt.onSignal("SIGTERM", () => stop("SIGTERM"));
     rt.onSignal("SIGINT", () => stop("SIGINT"));
     rt.onSignal("SIGHUP", () => {

@@ -42,8 +42,11 @@ async function deps(config: EffectiveConfig, ready = true): Promise<AdminDeps> {
     requestRate: new RequestRate(() => handler.stats.requestsTotal),
     readiness: () => (ready ? { ready: true, reasons: [] } : { ready: false, reasons: ["VnetDNS: every upstream is down (127.0.0.3:5353)"] }),
     reloadFromSource: async () => ({ ok: false, errors: ["no config source to reload from"] }),
+    leave: () => { leaveCalls++; return canLeave; },
   };
 }
+let leaveCalls = 0;
+let canLeave = true;
 
 describe("methods", () => {
   test("a 405 names the methods the path takes in Allow", async () => {
@@ -96,6 +99,26 @@ test("the metrics app serves /metrics and /health, and nothing else", async () =
   for (const [path, method] of [["/config", "GET"], ["/ready", "GET"], ["/status", "GET"], ["/cache/stats", "GET"], ["/cache/flush", "POST"], ["/reload", "POST"]]) {
     expect({ path, status: (await app.request(path, { method })).status }).toEqual({ path, status: 404 });
   }
+});
+
+describe("POST /leave (a takeover)", () => {
+  test("202 when this instance leaves, 409 when it cannot be taken over, 401 without the token; GET is a 405", async () => {
+    const app = createAdminApp(await deps(configOf({ ...FILE, admin: { token: TOKEN } })));
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    leaveCalls = 0;
+    expect((await app.request("/leave", { method: "POST" })).status).toBe(401);
+    expect(leaveCalls).toBe(0);
+    canLeave = true;
+    const ok = await app.request("/leave", { method: "POST", headers: auth });
+    expect([ok.status, await ok.json()]).toEqual([202, { leaving: true }]);
+    canLeave = false;
+    const no = await app.request("/leave", { method: "POST", headers: auth });
+    expect(no.status).toBe(409);
+    expect(leaveCalls).toBe(2);
+    const get = await app.request("/leave");
+    expect([get.status, get.headers.get("allow")]).toEqual([405, "POST"]);
+    canLeave = true;
+  });
 });
 
 describe("GET /config", () => {

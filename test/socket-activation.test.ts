@@ -3,13 +3,13 @@
 // arrives while no process reads, so a restart loses no query (UDP or TCP).
 import { test, expect, afterEach } from "bun:test";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createSocket } from "node:dgram";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY, freePort } from "./helpers/binary";
 import { startFakeUpstream, answerFor } from "./helpers/fake-upstream";
-import { query, sleep, makeQuery, packet } from "./helpers/dns";
+import { query, sleep } from "./helpers/dns";
+import { startSteadyLoad } from "./helpers/steady-load";
 
 const PYTHON = spawnSync("sh", ["-c", "command -v python3"], { encoding: "utf8" }).stdout.trim() || null;
 const PARENT = join(import.meta.dir, "helpers/socket-parent.py");
@@ -18,13 +18,6 @@ if (!PYTHON) console.log("skipping socket activation: python3 is not installed")
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
 
-/** Datagrams the kernel dropped on a local UDP socket for want of room (/proc/net/udp "drops"). */
-function clientDrops(port: number): string {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
-  return readFileSync("/proc/net/udp", "utf8").split("\n").find((l) => l.includes(hex))?.trim().split(/\s+/).pop() ?? "?";
-}
-
-const RATE_PER_TICK = 20; // every 10 ms: 2,000 queries a second
 const NAMES = 50;
 
 test.skipIf(!PYTHON)("three restarts under 2,000 QPS lose no UDP query; a TCP query during a restart is answered; the service adopts the sockets", async () => {
@@ -53,22 +46,8 @@ test.skipIf(!PYTHON)("three restarts under 2,000 QPS lose no UDP query; a TCP qu
   expect(out).toContain('"udpDataPath":"ffi (recvmmsg/sendmmsg on a loop thread, 4 socket(s) from systemd)"');
   for (let i = 0; i < NAMES; i++) await query("127.0.0.1", port, `n${i}.activation.example.`, "A");
 
-  // the load: each query sent once, never retried; every answer counted by its id
-  // the answers of what queued during a restart come in one burst: a client buffer that holds them
-  const client = createSocket({ type: "udp4", recvBufferSize: 8 << 20 });
-  await new Promise<void>((r) => client.bind(0, "127.0.0.1", r));
-  cleanups.push(() => { client.close(); });
-  const answered = new Set<number>();
-  const empty = new Map<string, number>(); // answers without records, by rcode
-  client.on("message", (m) => {
-    const a = packet.decode(m);
-    if (a.answers?.length) answered.add(a.id!);
-    else { const rcode = (a as { rcode?: string }).rcode ?? "?"; empty.set(rcode, (empty.get(rcode) ?? 0) + 1); }
-  });
-  let sent = 0;
-  const ticker = setInterval(() => {
-    for (let k = 0; k < RATE_PER_TICK && sent < 65535; k++, sent++) client.send(makeQuery(`n${sent % NAMES}.activation.example.`, "A", { id: sent }), port, "127.0.0.1");
-  }, 10);
+  const load = await startSteadyLoad(port, (i) => `n${i % NAMES}.activation.example.`);
+  cleanups.push(() => load.close());
   const tcpDuringRestart: Promise<string>[] = [];
   for (let r = 0; r < 3; r++) {
     await sleep(1500);
@@ -77,15 +56,13 @@ test.skipIf(!PYTHON)("three restarts under 2,000 QPS lose no UDP query; a TCP qu
     tcpDuringRestart.push(query("127.0.0.1", port, `n${r}.activation.example.`, "A", { tcp: true, timeoutMs: 5000 }).then((a) => a.rcode!, (e) => String(e)));
   }
   await sleep(1500);
-  clearInterval(ticker);
-  for (let i = 0; i < 60 && answered.size < sent; i++) await sleep(50);
-  console.log(`socket-activated restarts: ${sent} queries sent, ${answered.size} answered, ${sent - answered.size} lost`);
-  const lost: number[] = [];
-  for (let i = 0; i < sent; i++) if (!answered.has(i)) lost.push(i);
-  if (empty.size) console.log("answers without records:", Object.fromEntries(empty));
-  if (lost.length) console.log(`lost ids: ${lost.slice(0, 10).join(" ")} … ${lost.slice(-5).join(" ")}; client socket drops ${clientDrops(client.address().port)}`);
+  load.stop();
+  for (let i = 0; i < 60 && load.answered.size < load.sent; i++) await sleep(50);
+  const lost = load.lostIds();
+  console.log(`socket-activated restarts: ${load.sent} queries sent, ${load.answered.size} answered, ${lost.length} lost`);
+  if (lost.length) console.log(`lost ids: ${lost.slice(0, 10).join(" ")} … ${lost.slice(-5).join(" ")}; client socket drops ${load.clientDrops()}`);
   expect(out.match(/^started \d+$/gm)?.length).toBe(4);
   expect(out.match(/^exited 0$/gm)?.length).toBe(3);
   expect(await Promise.all(tcpDuringRestart)).toEqual(["NOERROR", "NOERROR", "NOERROR"]);
-  expect(sent - answered.size).toBe(0);
+  expect(lost.length).toBe(0);
 }, 60_000);

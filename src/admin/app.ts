@@ -94,6 +94,10 @@ export function createAdminApp(d: AdminDeps): Hono {
     return r.ok ? c.json({ reloaded: true, ...r.summary }) : c.json({ reloaded: false, errors: r.errors }, 400);
   });
   otherMethods(app, "/reload", "POST");
+
+  // a newer localdns has joined our listeners and steers new datagrams to itself: drain and exit
+  app.post("/leave", (c) => (d.leave() ? c.json({ leaving: true }, 202) : c.json({ leaving: false, error: "this localdns serves UDP through the runtime's sockets: it cannot be taken over" }, 409)));
+  otherMethods(app, "/leave", "POST");
   return app;
 }
 

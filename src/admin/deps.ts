@@ -39,4 +39,7 @@ export interface AdminDeps {
   readonly requestRate: Pick<RequestRate, "perSecond">;
   readiness(): Readiness;
   reloadFromSource(): Promise<ReloadOutcome>;
+  /** A newer instance took the listeners over (run --takeover): drain, save the cache, exit. False
+   * when this process has nothing to leave for (no FFI data path: no socket was shared). */
+  leave(): boolean;
 }

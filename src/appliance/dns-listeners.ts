@@ -14,6 +14,7 @@ import type { TcpBudget } from "../server/tcp-budget";
 import type { TcpTurns } from "../server/tcp-turns";
 import type { FfiUdpPath } from "../server/ffi/ffi-udp-path";
 import type { FfiUdpSocket } from "../server/ffi/ffi-udp-socket";
+import { listeningTcpSocketCount } from "../net/reuseport-steer";
 
 export interface BoundListener { set: number; ep: Endpoint; udp: UdpSocket; tcp: TcpListener }
 
@@ -31,7 +32,8 @@ export class DnsListeners {
 
   constructor(private readonly rt: Runtime, private readonly handler: QueryHandler,
     private readonly budget: TcpBudget, private readonly turns: TcpTurns,
-    private readonly ffi: FfiUdpPath | null, private readonly inherited: InheritedFds = new Map()) {}
+    private readonly ffi: FfiUdpPath | null, private readonly inherited: InheritedFds = new Map(),
+    private readonly takeover = false) {}
 
   /** Which UDP data path serves. */
   get dataPath(): "ffi" | "runtime" { return this.ffi ? "ffi" : "runtime"; }
@@ -72,10 +74,11 @@ export class DnsListeners {
 
   /** Shutdown, first step: no new queries are taken, but the sockets stay open so the answers of
    * queries already in flight still go out. closeAll() ends it. */
-  async stopReceiving(): Promise<void> {
+  async stopReceiving(drain = false): Promise<void> {
     for (const l of this.bound) l.tcp.stopAccepting();
-    // the loop first: what it read before it stopped is still handed off and served
-    await this.ffi?.stopReceiving();
+    // the loop first: what it read before it stopped is still handed off and served (with `drain`,
+    // a takeover, also what its sockets still hold)
+    await this.ffi?.stopReceiving(drain);
     this.handler.receiving = false;
   }
 
@@ -103,10 +106,14 @@ export class DnsListeners {
     for (let attempt = 0; ; attempt++) {
       const udp = await this.bindUdp(set, ep);
       const tcpEp = ep.port === 0 ? { ...ep, port: udp.port } : ep;
+      // socket activation's fd, or in a takeover one steered beside the running instance's
+      const inheritedTcp = this.takeInherited(ep, "tcp") ?? this.ffi?.tcpTakeover(tcpEp) ?? null;
       const tcp = new TcpListener(this.rt, tcpEp, set, this.handler, {
         idleTimeoutMs: c.server.tcpIdleTimeoutMs, maxBufferedBytes: 1 << 20,
-      }, this.budget, this.turns, this.takeInherited(ep, "tcp"));
+      }, this.budget, this.turns, inheritedTcp);
       try {
+        // TCP listeners have SO_REUSEPORT (for a takeover): one already listening there is in use
+        if (inheritedTcp === null && !this.takeover && (listeningTcpSocketCount(tcpEp) ?? 0) > 0) throw new Error(`cannot bind TCP ${formatEndpoint(tcpEp)}: address already in use`);
         tcp.start();
         return { set, ep, udp, tcp };
       } catch (e) {

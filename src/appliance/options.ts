@@ -12,5 +12,7 @@ export interface ApplianceOptions {
   wasm?: Uint8Array;
   version?: string;
   /** Re-reads the config source for SIGHUP / POST /reload. */
+  /** run --takeover: join listeners a running localdns holds, steer them here, ask it to leave. */
+  takeover?: boolean;
   reloadSource?: () => { ok: true; config: EffectiveConfig } | { ok: false; errors: string[] };
 }

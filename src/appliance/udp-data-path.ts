@@ -12,18 +12,19 @@ import { openFfiNet } from "../net/ffi-net";
 import { matchActivatedFds, parseListenFds } from "../net/socket-activation";
 import type { InheritedFds } from "./dns-listeners";
 
-export interface UdpDataPath { ffi: FfiUdpPath | null; inherited: InheritedFds; description: string }
+export interface UdpDataPath { ffi: FfiUdpPath | null; inherited: InheritedFds; description: string; takeover: boolean }
 
-export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHandler, log: Logger, c: EffectiveConfig, systemClock: boolean): Promise<UdpDataPath> {
+export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHandler, log: Logger, c: EffectiveConfig, systemClock: boolean, takeover = false): Promise<UdpDataPath> {
   const activation = parseListenFds((n) => rt.env(n), globalThis.process?.pid ?? -1);
   if (!activation.ok) throw new Error(`socket activation: ${activation.reason}`);
   // the loop Worker reads the system clock: a test's own clock keeps the runtime's sockets
   const net = systemClock ? await openFfiNet((n) => rt.env(n), rt.args()) : { ok: false as const, reason: "a clock other than the system's is in use" };
   if (!net.ok) {
+    if (takeover) throw new Error(`run --takeover needs the FFI data path, which cannot run: ${net.reason}`);
     if (activation.fds.length) throw new Error(`socket activation passed ${activation.fds.length} socket(s), but the FFI data path that serves them cannot run: ${net.reason}`);
-    return { ffi: null, inherited: new Map(), description: `runtime sockets (FFI data path not used: ${net.reason})` };
+    return { ffi: null, inherited: new Map(), description: `runtime sockets (FFI data path not used: ${net.reason})`, takeover: false };
   }
-  const ffi = new FfiUdpPath(net, core, handler, log, c.server.receiveBufferBytes);
+  const ffi = new FfiUdpPath(net, core, handler, log, c.server.receiveBufferBytes, takeover);
   handler.otherStats = () => ffi.loopStats();
   const inherited: InheritedFds = new Map();
   if (activation.fds.length) {
@@ -34,5 +35,5 @@ export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHan
     const missing = endpoints.filter((e) => !inherited.has(formatEndpoint(e))).map(formatEndpoint);
     if (missing.length) log.warn("socket activation: listeners not passed by systemd are bound here (a restart will lose their queries); regenerate localdns.socket", { listeners: missing });
   }
-  return { ffi, inherited, description: `ffi (recvmmsg/sendmmsg on a loop thread${activation.fds.length ? `, ${activation.fds.length} socket(s) from systemd` : ""})` };
+  return { ffi, inherited, takeover, description: `ffi (recvmmsg/sendmmsg on a loop thread${activation.fds.length ? `, ${activation.fds.length} socket(s) from systemd` : ""})` };
 }

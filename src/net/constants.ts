@@ -36,6 +36,7 @@ export const EINTR = 4;
 export const EBADF = 9;
 export const EAGAIN = 11;
 export const ECONNREFUSED = 111;
+export const EADDRINUSE = 98;
 
 /** Room for any source address the loop keeps: sizeof(struct sockaddr_in6). */
 export const SOCKADDR_MAX = 28;

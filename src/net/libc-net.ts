@@ -17,6 +17,7 @@ export interface LibcNet {
 
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Uint8Array, addrLen: number): number;
+  listen(fd: number, backlog: number): number;
   setsockopt(fd: number, level: number, name: number, value: Uint8Array, valueLen: number): number;
   /** valueLen: a one-element Uint32Array, in and out */
   getsockopt(fd: number, level: number, name: number, value: Uint8Array, valueLen: Uint32Array): number;

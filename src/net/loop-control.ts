@@ -14,6 +14,8 @@ export const COMMAND_RUN = 0;
 export const COMMAND_STOP = 1;
 /** answer everything queued, close the sockets on the loop thread, leave */
 export const COMMAND_DRAIN_AND_CLOSE = 2;
+/** answer everything queued, leave; the sockets stay open (the owner closes them) */
+export const COMMAND_DRAIN_AND_STOP = 3;
 
 export const STATE_STARTING = 0;
 export const STATE_RUNNING = 1;

@@ -9,7 +9,7 @@ import { lastError } from "./libc-net";
 import type { NetLayout } from "./layout";
 import { writePointer } from "./layout";
 import { SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, SO_DETACH_REUSEPORT_BPF } from "./constants";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { encodeSockaddr, type Endpoint } from "./sockaddr";
 
 const BPF_RET_K = 0x06; // BPF_RET | BPF_K: return the constant k
@@ -40,6 +40,17 @@ export function unsteerReuseportGroup(lib: LibcNet, fd: number): void {
 /** UDP sockets bound to exactly this endpoint now, from /proc/net/udp{,6}: counted just before binding
  * our own, it is the index our socket will get in the group. null when the table cannot be read. */
 export function boundUdpSocketCount(endpoint: Endpoint, procNet = "/proc/net"): number | null {
+  return boundSocketCount(endpoint, "udp", procNet);
+}
+
+/** Listening TCP sockets bound to exactly this address (/proc/net/tcp{,6}, state LISTEN). */
+export function listeningTcpSocketCount(endpoint: Endpoint, procNet = "/proc/net"): number | null {
+  return boundSocketCount(endpoint, "tcp", procNet);
+}
+
+const TCP_LISTEN = "0A";
+
+function boundSocketCount(endpoint: Endpoint, proto: "udp" | "tcp", procNet: string): number | null {
   const sa = encodeSockaddr(endpoint.host, endpoint.port);
   const v6 = sa.length === 28;
   // the table prints the address as the in-memory u32 words in hex (host order), then :PORT in hex
@@ -48,8 +59,28 @@ export function boundUdpSocketCount(endpoint: Endpoint, procNet = "/proc/net"): 
   for (let at = v6 ? 8 : 4; at < (v6 ? 24 : 8); at += 4) words.push(view.getUint32(at, true).toString(16).toUpperCase().padStart(8, "0"));
   const want = `${words.join("")}:${endpoint.port.toString(16).toUpperCase().padStart(4, "0")}`;
   let text: string;
-  try { text = readFileSync(`${procNet}/${v6 ? "udp6" : "udp"}`, "utf8"); } catch { return null; }
+  try { text = readProcFile(`${procNet}/${proto}${v6 ? "6" : ""}`); } catch { return null; }
   let count = 0;
-  for (const line of text.split("\n").slice(1)) if (line.trim().split(/\s+/)[1] === want) count++;
+  for (const line of text.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === want && (proto === "udp" || f[3] === TCP_LISTEN)) count++;
+  }
   return count;
+}
+
+/** A /proc file read to its end: its size reads as 0, so a reader that trusts the size (Deno's
+ * readFileSync) gets nothing. */
+function readProcFile(path: string): string {
+  const fd = openSync(path, "r");
+  try {
+    const decoder = new TextDecoder();
+    const chunk = new Uint8Array(65536);
+    let text = "";
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n <= 0) break;
+      text += decoder.decode(chunk.subarray(0, n), { stream: true });
+    }
+    return text + decoder.decode();
+  } finally { closeSync(fd); }
 }

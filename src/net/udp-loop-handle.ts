@@ -8,7 +8,7 @@ import { checkSlotRegion } from "./slots";
 import type { HandedOff, LoopEnd } from "./udp-loop";
 import type { LoopInit } from "./loop-init";
 import {
-  COMMAND_DRAIN_AND_CLOSE, COMMAND_STOP, CTRL_COMMAND, CTRL_PENDING, CTRL_STATE, CTRL_WORDS, STATE_CLOSED, STATE_FAILED,
+  COMMAND_DRAIN_AND_CLOSE, COMMAND_DRAIN_AND_STOP, COMMAND_STOP, CTRL_COMMAND, CTRL_PENDING, CTRL_STATE, CTRL_WORDS, STATE_CLOSED, STATE_FAILED,
   STAT_COUNT, readStats, type LoopStats,
 } from "./loop-control";
 import { ECONNREFUSED, EFD_CLOEXEC, EFD_NONBLOCK, MSG_DONTWAIT, MSG_NOSIGNAL } from "./constants";
@@ -90,6 +90,10 @@ export class UdpLoopHandle {
   /** Answers what the sockets hold, closes them on the loop thread, leaves. For a hand-over: steer new
    * datagrams elsewhere first, answer pending hand-offs, then call this. */
   drainAndClose(timeoutMs = 5000): Promise<LoopReport> { return this.command(COMMAND_DRAIN_AND_CLOSE, timeoutMs); }
+
+  /** Answers what the sockets hold and leaves; the sockets stay open (a takeover: the newer instance
+   * receives the new datagrams, this one still sends the answers of what it has in flight). */
+  drainAndStop(timeoutMs = 5000): Promise<LoopReport> { return this.command(COMMAND_DRAIN_AND_STOP, timeoutMs); }
 
   /** Sends a later answer to a binary source address from the loop's socket `socket` (any thread may
    * send on an fd). False when it could not be sent or the loop's sockets are closed. Do not call it

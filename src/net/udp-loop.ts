@@ -8,7 +8,7 @@ import { MessageVectors, epollEvent } from "./message-vectors";
 import { EAGAIN, ECONNREFUSED, EINTR, EPOLLIN, EPOLL_CLOEXEC, EPOLL_CTL_ADD, MSG_DONTWAIT, MSG_TRUNC } from "./constants";
 import { META_FLAGS, META_IN_LEN, META_OUT_LEN, META_SOCKET, SLOT_TRUNCATED, checkSlotRegion, type SlotRegion } from "./slots";
 import {
-  COMMAND_DRAIN_AND_CLOSE, COMMAND_RUN, CTRL_COMMAND, CTRL_PENDING, CTRL_STATE, MAX_PENDING_HANDOFFS, STAT, STATE_CLOSED, STATE_RUNNING, STATE_STOPPED,
+  COMMAND_DRAIN_AND_CLOSE, COMMAND_RUN, COMMAND_STOP, CTRL_COMMAND, CTRL_PENDING, CTRL_STATE, MAX_PENDING_HANDOFFS, STAT, STATE_CLOSED, STATE_RUNNING, STATE_STOPPED,
 } from "./loop-control";
 import type { BatchHandler } from "./batch-handler";
 
@@ -133,16 +133,24 @@ export class UdpLoop {
       this.publish();
     }
     this.dispose();
-    if (Atomics.load(cfg.ctrl, CTRL_COMMAND) !== COMMAND_DRAIN_AND_CLOSE) {
+    const command = Atomics.load(cfg.ctrl, CTRL_COMMAND);
+    if (command === COMMAND_STOP) {
       this.publish();
       Atomics.store(cfg.ctrl, CTRL_STATE, STATE_STOPPED);
       return "stopped";
     }
-    // drain: whatever the kernel still holds for our sockets is answered, then they are closed here,
-    // on this thread, right after the last empty read (a hop to another thread first lost queries)
+    // drain: whatever the kernel still holds for our sockets is answered; for a close, they are then
+    // closed here, on this thread, right after the last empty read (a hop to another thread first
+    // lost queries). Without the close (a takeover: new datagrams go to the new instance's socket
+    // already) the sockets stay open for the answers of queries still with the upstreams.
     const before = this.received;
     for (let s = 0; s < cfg.fds.length; s++) this.serveSocket(s, cfg.drainBatches ?? 1024, handler);
     this.drained += this.received - before;
+    if (command !== COMMAND_DRAIN_AND_CLOSE) {
+      this.publish();
+      Atomics.store(cfg.ctrl, CTRL_STATE, STATE_STOPPED);
+      return "stopped";
+    }
     for (const fd of cfg.fds) lib.close(fd);
     this.publish();
     Atomics.store(cfg.ctrl, CTRL_STATE, STATE_CLOSED);

@@ -4,7 +4,7 @@ import type { LibcNet } from "./libc-net";
 import { lastError } from "./libc-net";
 import {
   AF_INET, AF_INET6, IPPROTO_IP, IPPROTO_IPV6, IPV6_FREEBIND, IPV6_V6ONLY, IP_FREEBIND, SOCK_CLOEXEC,
-  SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE, SO_REUSEPORT, SO_TYPE,
+  SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE, SO_REUSEPORT, SO_TYPE, EADDRINUSE,
 } from "./constants";
 import { encodeSockaddr, formatSockaddr, sockaddrMatches, type Endpoint } from "./sockaddr";
 import { boundAddress, getIntOption, setIntOption } from "./sockopt";
@@ -88,4 +88,17 @@ export function adoptUdpSocket(lib: LibcNet, fd: number, endpoint: Endpoint, opt
   }
   const mode = options.receiveBuffer ? applyReceiveBuffer(lib, fd, options.receiveBuffer) : "inherited";
   return describe(lib, fd, endpoint, mode, true);
+}
+
+/** Whether another socket holds this address now: a bind without SO_REUSEPORT fails then, even when
+ * the holders have it set. (Needs no /proc, which Deno reads only with --allow-all.) */
+export function udpAddressHeld(lib: LibcNet, endpoint: Endpoint): boolean {
+  const sa = encodeSockaddr(endpoint.host, endpoint.port);
+  const v6 = sa.length === 28;
+  const fd = lib.socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false; // the real bind reports what is wrong
+  try {
+    if (v6) setIntOption(lib, fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    return lib.bind(fd, sa, sa.length) !== 0 && lib.errno() === EADDRINUSE;
+  } finally { lib.close(fd); }
 }

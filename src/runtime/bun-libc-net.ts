@@ -8,6 +8,7 @@ export function openBunLibcNet(): LibcNet {
   const { symbols: C } = dlopen("libc.so.6", {
     socket: { args: [i32, i32, i32], returns: i32 },
     bind: { args: [i32, P, u32], returns: i32 },
+    listen: { args: [i32, i32], returns: i32 },
     setsockopt: { args: [i32, i32, i32, P, u32], returns: i32 },
     getsockopt: { args: [i32, i32, i32, P, P], returns: i32 },
     getsockname: { args: [i32, P, P], returns: i32 },
@@ -34,6 +35,7 @@ export function openBunLibcNet(): LibcNet {
     offset: (base, bytes) => (base as number) + bytes,
     socket: (d, t, p) => C.socket(d, t, p),
     bind: (fd, a, l) => C.bind(fd, a, l),
+    listen: (fd, backlog) => C.listen(fd, backlog),
     setsockopt: (fd, lv, n, v, l) => C.setsockopt(fd, lv, n, v, l),
     getsockopt: (fd, lv, n, v, l) => C.getsockopt(fd, lv, n, v, l),
     getsockname: (fd, a, l) => C.getsockname(fd, a, l),

@@ -90,7 +90,9 @@ export const bunRuntime: Runtime = {
     // allowHalfOpen: a client may send its queries, shut its write side and still read the answers
     const socket = socketHandlers(handlers, () => undefined as S);
     // Bun.listen serves an inherited listening fd (its types only list hostname/port and unix)
-    const server = fd === undefined ? Bun.listen({ hostname, port, allowHalfOpen: true, socket })
+    // SO_REUSEPORT: a localdns started to take over (run --takeover) listens beside this one until it
+    // has left; a second instance by mistake is stopped by its UDP bind first (see ffi-udp-path.ts)
+    const server = fd === undefined ? Bun.listen({ hostname, port, allowHalfOpen: true, socket, reusePort: true })
       : Bun.listen({ fd, allowHalfOpen: true, socket } as unknown as Parameters<typeof Bun.listen>[0]);
     return { get port() { return fd === undefined ? server.port : port; }, stopAccepting: () => server.stop(false), stop: () => server.stop(true) };
   },

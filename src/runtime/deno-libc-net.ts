@@ -19,6 +19,7 @@ export function openDenoLibcNet(): LibcNet {
   const { symbols: C } = Deno.dlopen(libcPath(), {
     socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
     bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+    listen: { parameters: ["i32", "i32"], result: "i32" },
     setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
     getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
     getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
@@ -44,6 +45,7 @@ export function openDenoLibcNet(): LibcNet {
     offset: (base, bytes) => Deno.UnsafePointer.offset(base, bytes),
     socket: (d, t, p) => C.socket(d, t, p),
     bind: (fd, a, l) => C.bind(fd, a, l),
+    listen: (fd, backlog) => C.listen(fd, backlog),
     setsockopt: (fd, lv, n, v, l) => C.setsockopt(fd, lv, n, v, l),
     getsockopt: (fd, lv, n, v, l) => C.getsockopt(fd, lv, n, v, l),
     getsockname: (fd, a, l) => C.getsockname(fd, a, l),

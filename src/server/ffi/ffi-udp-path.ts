@@ -12,9 +12,10 @@ import type { NetLayout } from "../../net/layout";
 import { Batch } from "../../core";
 import { UdpLoopHandle } from "../../net/udp-loop-handle";
 import type { HandedOff } from "../../net/udp-loop";
-import { adoptUdpSocket, createUdpSocket } from "../../net/udp-socket";
+import { adoptUdpSocket, createUdpSocket, udpAddressHeld } from "../../net/udp-socket";
 import { formatSockaddr, decodeSockaddr } from "../../net/sockaddr";
-import { boundUdpSocketCount } from "../../net/reuseport-steer";
+import { listeningTcpSocketCount } from "../../net/reuseport-steer";
+import { joinAndSteer, joinAndSteerTcp, releaseTakeover, releaseTcpTakeover, type Takeover, type TcpTakeover } from "../../net/takeover";
 import type { QueryHandler } from "../handler";
 import { DataPathStats } from "../stats";
 import { FfiUdpSocket } from "./ffi-udp-socket";
@@ -36,16 +37,47 @@ export class FfiUdpPath {
   /** counters of loops that have left (a reload restarts the loop), kept for the totals */
   private readonly retired = new DataPathStats();
 
+  /** listeners joined from a running instance (run --takeover), steered here until it has left */
+  private readonly takeovers: Takeover[] = [];
+
   constructor(private readonly net: FfiNetReady, private readonly core: Core, private readonly handler: QueryHandler,
-    private readonly log: Logger, public receiveBufferBytes: number) {}
+    private readonly log: Logger, public receiveBufferBytes: number, private readonly takeover = false) {}
+
+  private readonly tcpTakeovers: TcpTakeover[] = [];
+
+  /** Whether bind() joined a listener another process held. */
+  get tookOver(): boolean { return this.takeovers.length > 0 || this.tcpTakeovers.length > 0; }
+
+  /** In a takeover: a TCP listening socket beside the running instance's, new connections steered
+   * here (the fd for the runtime to serve); null when nobody listens there or this is no takeover. */
+  tcpTakeover(ep: Endpoint): number | null {
+    if (!this.takeover || ep.port === 0 || (listeningTcpSocketCount(ep) ?? 0) === 0) return null;
+    const t = joinAndSteerTcp(this.net.lib, this.net.layout, ep);
+    this.tcpTakeovers.push(t);
+    return t.fd;
+  }
+
+  /** Once the instance taken over has left: datagrams and connections are hashed over this
+   * instance's sockets again. */
+  releaseTakeovers(): void {
+    for (const t of this.takeovers.splice(0)) releaseTakeover(this.net.lib, t);
+    for (const t of this.tcpTakeovers.splice(0)) releaseTcpTakeover(this.net.lib, t);
+  }
 
   /** A listener socket for `ep`: the inherited fd when one is given (socket activation), else bound here
    * with SO_REUSEPORT (so a newer instance can join it on takeover). Throws with the reason. */
   bind(ep: Endpoint, set: number, inheritedFd?: number): FfiUdpSocket {
     const lib = this.net.lib;
-    // SO_REUSEPORT would let this socket join one another process holds and split its traffic
-    // silently: an address already bound is in use, as it would be without the option
-    if (inheritedFd === undefined && ep.port !== 0 && (boundUdpSocketCount(ep) ?? 0) > 0) throw new Error("address already in use (another localdns, or another DNS server)");
+    if (inheritedFd === undefined && ep.port !== 0 && udpAddressHeld(lib, ep)) {
+      // SO_REUSEPORT would let this socket join one another process holds and split its traffic
+      // silently: an address already bound is in use, as it would be without the option, unless
+      // this instance was started to take over (then every new datagram is steered to it)
+      if (!this.takeover) throw new Error("address already in use (another localdns, or another DNS server; run --takeover replaces a running localdns)");
+      const t = joinAndSteer(lib, this.net.layout, ep, { receiveBuffer: this.receiveBufferBytes });
+      this.takeovers.push(t);
+      this.log.info("takeover: joined a listener another process holds; new datagrams come here", { listener: formatSockaddr(t.socket.local), steeredTo: t.steeredTo });
+      return new FfiUdpSocket(lib, t.socket, set, t.socket.local.length === 28);
+    }
     const owned = inheritedFd !== undefined
       ? adoptUdpSocket(lib, inheritedFd, ep, { receiveBuffer: this.receiveBufferBytes })
       : createUdpSocket(lib, ep, { reusePort: true, receiveBuffer: this.receiveBufferBytes });
@@ -71,10 +103,10 @@ export class FfiUdpPath {
 
   /** Shutdown, first step: the loop stops reading; the sockets stay open so answers of queries in
    * flight still go out (sendTo). */
-  async stopReceiving(): Promise<void> {
+  async stopReceiving(drain = false): Promise<void> {
     const l = this.loop;
     this.loop = null;
-    if (l) await this.leave(l);
+    if (l) await this.leave(l, drain);
   }
 
   /** Every loop's counters so far (the running one, and those that left). */
@@ -113,9 +145,9 @@ export class FfiUdpPath {
     this.handler.handOff(sock.set, sock.v6, d.data, (answer) => { sock.sendTo(address, answer); }, from.host, from.port);
   }
 
-  private async leave(l: RunningLoop): Promise<void> {
+  private async leave(l: RunningLoop, drain = false): Promise<void> {
     try {
-      const r = await l.handle.stop();
+      const r = await (drain ? l.handle.drainAndStop() : l.handle.stop());
       this.log.info("UDP loop left", { ...r.stats });
     } catch (e) {
       this.log.warn("UDP loop did not stop cleanly", { error: (e as Error).message, sockets: l.sockets.map((s) => formatSockaddr(s.owned.local)) });
