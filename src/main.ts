@@ -98,6 +98,12 @@ async function main(): Promise<number> {
   process.on("unhandledRejection", survive("unhandledRejection"));
   const notifier = new SystemdNotifier(rt, log);
   let app: Appliance;
+  // a stop asked for while starting (the listeners may already answer) is kept for when start ends
+  let stopSignal: ((sig: string) => void) | null = null;
+  let early: string | null = null;
+  const onStop = (sig: string) => { if (stopSignal) stopSignal(sig); else early ??= sig; };
+  rt.onSignal("SIGTERM", () => onStop("SIGTERM"));
+  rt.onSignal("SIGINT", () => onStop("SIGINT"));
   try {
     net?.addAddresses(r.config);
     app = await Appliance.start({ runtime: rt, config: r.config, log, version: VERSION, takeover: parsed.takeover === true, reloadSource: () => loadConfig(rt, path) });
@@ -123,8 +129,8 @@ async function main(): Promise<number> {
       app.stop(undefined, leaving).then(done, done);
     };
     app.onLeave = () => stop("POST /leave", true);
-    rt.onSignal("SIGTERM", () => stop("SIGTERM"));
-    rt.onSignal("SIGINT", () => stop("SIGINT"));
+    stopSignal = stop;
+    if (early) stop(early);
     rt.onSignal("SIGHUP", () => {
       log.info("signal received, reloading config", { signal: "SIGHUP", file: path ?? "(embedded default)" });
       notifier.reloading();
