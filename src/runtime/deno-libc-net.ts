@@ -1,19 +1,10 @@
 // LibcNet through Deno.dlopen (the interface: src/net/libc-net.ts). Pointers are opaque objects here,
 // typed arrays go as "buffer" arguments.
-import { existsSync } from "node:fs";
+import { libcPath } from "./deno-libc-path";
 import type { LibcNet, Ptr } from "../net/libc-net";
 
 declare const Deno: any;
 
-/** An absolute path: --allow-ffi covers the system library directories, and Deno resolves a bare
- * "libc.so.6" against the working directory. */
-function libcPath(): string {
-  const triplet = `${Deno.build.arch}-linux-gnu`;
-  for (const dir of [`/lib/${triplet}`, `/usr/lib/${triplet}`, "/lib64", "/usr/lib64", "/lib", "/usr/lib"]) {
-    if (existsSync(`${dir}/libc.so.6`)) return `${dir}/libc.so.6`;
-  }
-  return "libc.so.6";
-}
 
 export function openDenoLibcNet(): LibcNet {
   const { symbols: C } = Deno.dlopen(libcPath(), {

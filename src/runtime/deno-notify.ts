@@ -1,20 +1,10 @@
 // sd_notify for Deno: Deno has no unix datagram sockets either, so send through libc with Deno.dlopen.
-import { existsSync } from "node:fs";
+import { libcPath } from "./deno-libc-path";
 
 declare const Deno: any;
 
 import { AF_UNIX, SOCK_DGRAM_CLOEXEC, MSG_NOSIGNAL, notifyAddress } from "./notify-wire";
 
-/** An absolute path to libc: --allow-ffi is granted for the system library directories, and Deno checks
- * a bare "libc.so.6" against the working directory instead. (/proc/self/maps would name it, but Deno
- * wants --allow-all to read /proc/self.) */
-function libcPath(): string {
-  const triplet = `${Deno.build.arch}-linux-gnu`;
-  for (const dir of [`/lib/${triplet}`, `/usr/lib/${triplet}`, "/lib64", "/usr/lib64", "/lib", "/usr/lib"]) {
-    if (existsSync(`${dir}/libc.so.6`)) return `${dir}/libc.so.6`;
-  }
-  return "libc.so.6";
-}
 
 let libc: ReturnType<typeof open> | null = null;
 function open() {
