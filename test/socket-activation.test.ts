@@ -3,13 +3,14 @@
 // arrives while no process reads, so a restart loses no query (UDP or TCP).
 import { test, expect, afterEach } from "bun:test";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY, freePort } from "./helpers/binary";
 import { startFakeUpstream, answerFor } from "./helpers/fake-upstream";
 import { query, sleep } from "./helpers/dns";
 import { startSteadyLoad } from "./helpers/steady-load";
+import { writeRestartConfig } from "./helpers/restart-config";
 
 const PYTHON = spawnSync("sh", ["-c", "command -v python3"], { encoding: "utf8" }).stdout.trim() || null;
 const PARENT = join(import.meta.dir, "helpers/socket-parent.py");
@@ -26,14 +27,7 @@ test.skipIf(!PYTHON)("three restarts under 2,000 QPS lose no UDP query; a TCP qu
   const port = freePort();
   const dir = mkdtempSync(join(tmpdir(), "ldns-activation-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const config = join(dir, "localdns.json");
-  writeFileSync(config, JSON.stringify({
-    mode: "Required",
-    listeners: { vnetDNS: [`127.0.0.1:${port}`], kubeDNS: [`127.0.0.1:${port + 1}`] },
-    upstreams: { VnetDNS: [`127.0.0.3:${up.port}`], ClusterCoreDNS: [`127.0.0.3:${up.port}`] },
-    admin: { listen: null },
-    cache: { snapshotPath: join(dir, "cache.snapshot") },
-  }));
+  const config = writeRestartConfig(dir, port, up.port, null);
   const parent: ChildProcess = spawn(PYTHON!, [PARENT, `127.0.0.1:${port}`, `127.0.0.1:${port + 1}`, "--", BINARY, "run", "--config", config], { stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   parent.stdout!.on("data", (d) => { out += d; });

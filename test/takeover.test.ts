@@ -4,13 +4,14 @@
 // exits 0; the new one takes the admin port. No UDP query is lost; TCP is answered throughout.
 import { test, expect, afterEach } from "bun:test";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY, freePort } from "./helpers/binary";
 import { startFakeUpstream, answerFor } from "./helpers/fake-upstream";
 import { query, sleep } from "./helpers/dns";
 import { startSteadyLoad } from "./helpers/steady-load";
+import { writeRestartConfig } from "./helpers/restart-config";
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
@@ -34,14 +35,7 @@ test("three takeovers under 2,000 QPS lose no UDP query; TCP answered throughout
   const admin = freePort();
   const dir = mkdtempSync(join(tmpdir(), "ldns-takeover-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const config = join(dir, "localdns.json");
-  writeFileSync(config, JSON.stringify({
-    mode: "Required",
-    listeners: { vnetDNS: [`127.0.0.1:${port}`], kubeDNS: [`127.0.0.1:${port + 1}`] },
-    upstreams: { VnetDNS: [`127.0.0.3:${up.port}`], ClusterCoreDNS: [`127.0.0.3:${up.port}`] },
-    admin: { listen: `127.0.0.1:${admin}` },
-    cache: { snapshotPath: join(dir, "cache.snapshot") },
-  }));
+  const config = writeRestartConfig(dir, port, up.port, admin);
   let current = run(config, []);
   for (let i = 0; i < 100; i++) {
     try { await query("127.0.0.1", port, "health-check.localdns.local", "A", { timeoutMs: 200 }); break; } catch { await sleep(50); }

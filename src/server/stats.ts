@@ -15,7 +15,7 @@ import { Histogram, HISTOGRAM_WORDS } from "../metrics/histogram";
 const sum = (a: Float64Array) => { let n = 0; for (const v of a) n += v; return n; };
 
 // Scalar counters, by index into their block (see DataPathStats's accessors).
-const SCALARS = ["coalesced", "refused", "servfail", "errorsAnswered", "blocked", "hostsAnswered", "localAnswered", "health", "dropped", "upstreamDrops"] as const;
+const SCALARS = ["coalesced", "refused", "servfail", "errorsAnswered", "blocked", "hostsAnswered", "localAnswered", "health", "dropped", "upstreamDrops", "handOffsDropped"] as const;
 
 // The layout of one block of counters, in f64 words.
 const REQUESTS = ZONE_SLOTS * 4 * NT;
@@ -72,6 +72,9 @@ export class DataPathStats {
   get dropped(): number { return this.scalars[8]; } set dropped(v: number) { this.scalars[8] = v; }
   /** replies dropped: wrong ID/question/malformed */
   get upstreamDrops(): number { return this.scalars[9]; } set upstreamDrops(v: number) { this.scalars[9] = v; }
+  /** FFI path: queries the loop dropped because 1,024 hand-offs already waited for the main thread
+   * (set by the main thread from the loop's own counter; the Worker never writes it) */
+  get handOffsDropped(): number { return this.scalars[10]; } set handOffsDropped(v: number) { this.scalars[10] = v; }
 
   /** Adds another block's counters to these (a Worker's, on scrape or when its loop leaves). */
   add(other: DataPathStats): void {

@@ -110,10 +110,12 @@ export class FfiUdpPath {
   }
 
   /** Every loop's counters so far (the running one, and those that left). */
-  loopStats(): DataPathStats[] { return this.loop ? [this.retired, this.loop.stats] : [this.retired]; }
-
-  /** Counters of the loop itself (received, answered in place, handed off, errors). */
-  loopCounters() { return this.loop?.handle.stats() ?? null; }
+  loopStats(): DataPathStats[] {
+    const l = this.loop;
+    if (!l) return [this.retired];
+    l.stats.handOffsDropped = l.handle.stats().handOffsDropped;
+    return [this.retired, l.stats];
+  }
 
   private async start(sockets: FfiUdpSocket[]): Promise<RunningLoop> {
     const reserved = this.core.reserveInstance();
@@ -148,6 +150,7 @@ export class FfiUdpPath {
   private async leave(l: RunningLoop, drain = false): Promise<void> {
     try {
       const r = await (drain ? l.handle.drainAndStop() : l.handle.stop());
+      l.stats.handOffsDropped = r.stats.handOffsDropped;
       this.log.info("UDP loop left", { ...r.stats });
     } catch (e) {
       this.log.warn("UDP loop did not stop cleanly", { error: (e as Error).message, sockets: l.sockets.map((s) => formatSockaddr(s.owned.local)) });

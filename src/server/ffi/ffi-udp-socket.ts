@@ -16,7 +16,6 @@ export class FfiUdpSocket implements UdpSocket {
   get fd(): number { return this.owned.fd; }
   get port(): number { return this.owned.port; }
   get hostname(): string { return this.owned.endpoint.host; }
-  get isClosed(): boolean { return this.closed; }
 
   /** One datagram to a binary source address (as recvmmsg gave it). False when dropped. */
   sendTo(address: Uint8Array, data: Uint8Array): boolean {
