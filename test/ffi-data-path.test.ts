@@ -8,6 +8,7 @@ import { runBinary, freePort, type RunningBinary } from "./helpers/binary";
 import { startFakeUpstream, answerFor, type FakeUpstream } from "./helpers/fake-upstream";
 import { query, sleep, makeQuery, packet } from "./helpers/dns";
 import { readExposition, sumOf } from "./helpers/exposition";
+import { FFI_OFF, ffiDescribe } from "./helpers/data-path";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
@@ -51,7 +52,7 @@ async function metrics(admin: number) {
 }
 
 for (const [path, env, line] of [["ffi", {}, FFI_LINE], ["runtime sockets", { LOCALDNS_NO_FFI: "1" }, RUNTIME_LINE]] as const) {
-  describe(`UDP data path: ${path}`, () => {
+  describe.skipIf(path === "ffi" && FFI_OFF)(`UDP data path: ${path}`, () => {
     test("the start-up line names the path; a miss is forwarded once, hits answer every client with its own id; counters add up", async () => {
       const { bin, up, port, admin } = await start(env);
       // the start-up line may reach the pipe a moment after the first answer (Deno writes stdout later)
@@ -83,7 +84,7 @@ for (const [path, env, line] of [["ffi", {}, FFI_LINE], ["runtime sockets", { LO
   });
 }
 
-describe("FFI data path sockets", () => {
+ffiDescribe("FFI data path sockets", () => {
   test("a second instance on the same UDP address fails to start instead of splitting the traffic", async () => {
     const { port } = await start({});
     const up2 = await startFakeUpstream("127.0.0.3", (q) => ({ kind: "answer", msg: answerFor(q) }));

@@ -7,6 +7,7 @@ import type { LibcNet } from "../src/net/libc-net";
 import { createUdpSocket } from "../src/net/udp-socket";
 import { testClient, until } from "./helpers/net-clients";
 import { freePort } from "./helpers/binary";
+import { ffiTest } from "./helpers/data-path";
 
 const CHILD = new URL("./helpers/net-activation-child.ts", import.meta.url).pathname;
 let lib: LibcNet;
@@ -55,7 +56,7 @@ async function serveThroughChild(cmd: string[], env: Record<string, string>, por
   }
 }
 
-test("a child adopts the UDP socket passed as fd 3 with LISTEN_FDS and serves it", async () => {
+ffiTest("a child adopts the UDP socket passed as fd 3 with LISTEN_FDS and serves it", async () => {
   const sock = createUdpSocket(lib, { host: "127.0.0.1", port: 0 }, { receiveBuffer: 0 });
   try {
     // LISTEN_PID must be the child's own pid: a shell sets it, then execs the server in its place
@@ -64,7 +65,7 @@ test("a child adopts the UDP socket passed as fd 3 with LISTEN_FDS and serves it
   } finally { lib.close(sock.fd); }
 }, 20_000);
 
-test("under systemd-socket-activate --datagram", async () => {
+ffiTest("under systemd-socket-activate --datagram", async () => {
   const tool = ["/usr/bin/systemd-socket-activate", "/bin/systemd-socket-activate"].find((p) => existsSync(p));
   if (!tool) { console.log("skip: systemd-socket-activate is not installed"); return; }
   const port = await freePort();

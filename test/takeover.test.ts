@@ -12,6 +12,7 @@ import { startFakeUpstream, answerFor } from "./helpers/fake-upstream";
 import { query, sleep } from "./helpers/dns";
 import { startSteadyLoad } from "./helpers/steady-load";
 import { writeRestartConfig } from "./helpers/restart-config";
+import { ffiTest } from "./helpers/data-path";
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
@@ -28,7 +29,7 @@ function run(config: string, args: string[]): { proc: ChildProcess; out: () => s
   return { proc, out: () => out, exited };
 }
 
-test("three takeovers under 2,000 QPS lose no UDP query; TCP answered throughout; each old instance leaves with exit 0", async () => {
+ffiTest("three takeovers under 2,000 QPS lose no UDP query; TCP answered throughout; each old instance leaves with exit 0", async () => {
   const up = await startFakeUpstream("127.0.0.3", (q) => ({ kind: "answer", msg: answerFor(q) }));
   cleanups.push(() => up.stop());
   const port = freePort();
