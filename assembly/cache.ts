@@ -367,7 +367,11 @@ export function cacheImport(rec: usize, len: i32, now: u32, zone: i32): i32 {
   if (<i64>now - <i64>stored >= <i64>ttl + <i64>stale) return -1; // no longer servable
   const negative = (load<u8>(rec + H_FLAGS) & F_NEG) != 0;
   const key = rec + HDR;
-  return cacheInsert(key, keyLen, hashBytes(key, keyLen), recMsg(rec), msgLen, meta, nrr, qend, stored, ttl, stale, negative, zone);
+  const hash = hashBytes(key, keyLen);
+  // a snapshot restored while serving: what the cache learned meanwhile is newer and stays
+  const held = findSlot(hash, key, keyLen);
+  if (held >= 0 && load<u32>(ring + <usize>(slotOff(<u32>held) - 1) + H_STORED) >= stored) return 1;
+  return cacheInsert(key, keyLen, hash, recMsg(rec), msgLen, meta, nrr, qend, stored, ttl, stale, negative, zone);
 }
 
 export function recLength(rec: usize): i32 { return <i32>load<u32>(rec + H_LEN); }

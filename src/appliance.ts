@@ -33,7 +33,7 @@ import { openUdpDataPath, type UdpDataPath } from "./appliance/udp-data-path";
 import { evictRunning } from "./appliance/takeover";
 import { summarize } from "./appliance/summary";
 import { handlerOptions, tcpBudgetLimits } from "./appliance/component-options";
-import { restoreSnapshot, saveSnapshot } from "./appliance/warm-restart";
+import { restoreSnapshot, saveSnapshot, type SlicedRestore } from "./appliance/warm-restart";
 
 export { HEALTH_NAME } from "./config/zone-plan";
 export type { BoundListener } from "./appliance/dns-listeners";
@@ -59,6 +59,7 @@ export class Appliance implements AdminDeps {
   readonly requestRate: RequestRate;
   private readonly hosts: HostsOverlay;
   private memoryKeeper: { stop(): void } | null = null;
+  restoring: SlicedRestore | null = null; // the snapshot restore, run while the listeners serve
   /** One connection cap and memory budget, and one share of the event loop, for every TCP listener. */
   readonly tcpBudget: TcpBudget;
   readonly tcpTurns = new TcpTurns();
@@ -85,15 +86,15 @@ export class Appliance implements AdminDeps {
     const handler = new QueryHandler(core, clock, o.log, handlerOptions(c));
     const udpPath = await openUdpDataPath(o.runtime, core, handler, o.log, c, clock === systemClock, o.takeover === true);
     const app = new Appliance(o.runtime, c, core, handler, o.log, o.version ?? "dev", clock, udpPath, o.reloadSource);
-    // the same steps as a reload, with the snapshot restored before any socket is bound
+    // the same steps as a reload; the snapshot is restored once the listeners serve
     const plan = app.plan(c);
     app.core.stageZones(plan.zones.zones, plan.zones.rules);
     plan.hosts = app.hosts.stageOrEmpty(plan.hosts); // no overlay beats no DNS: the watcher retries
     app.commit(plan, null);
-    if (c.cache.snapshotPath) restoreSnapshot(o.runtime, core, c.cache.snapshotPath, app.zoneRefs, clock.nowSeconds(), o.log);
     try {
       await app.bindFor(c, async () => { if (udpPath.ffi?.tookOver) await evictRunning(c, 1, o.log); }).then((b) => b.commit());
       udpPath.ffi?.releaseTakeovers();
+      if (c.cache.snapshotPath) app.restoring = restoreSnapshot(o.runtime, core, c.cache.snapshotPath, app.zoneRefs, () => clock.nowSeconds(), o.log);
     } catch (e) {
       app.closeAll();
       throw e;
@@ -233,7 +234,7 @@ export class Appliance implements AdminDeps {
     await this.dns.stopReceiving(drain);
     const until = Date.now() + graceMs;
     while (this.handler.inflight.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    if (this.config.cache.snapshotPath) saveSnapshot(this.rt, this.core, this.config.cache.snapshotPath, this.zoneRefs, this.log);
+    if (this.config.cache.snapshotPath) await saveSnapshot(this.rt, this.core, this.config.cache.snapshotPath, this.zoneRefs, this.log, this.restoring);
     this.closeAll();
     this.log.info("localdns stopped", { unfinished: this.handler.inflight.size });
   }

@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { startFakeUpstream, type FakeUpstream } from "./helpers/fake-upstream";
 import { runBinary, freePort } from "./helpers/binary";
 import { query, sleep } from "./helpers/dns";
+import { loadCore, prime } from "./helpers/core";
+import { encodeSnapshot } from "../src/cache/snapshot";
 
 let a: FakeUpstream;
 let b: FakeUpstream;
@@ -44,9 +46,33 @@ test("restart with a snapshot: the first query after restart is a hit", async ()
     expect(r.answers[0].ttl).toBeLessThanOrEqual(60);
     await query("127.0.0.1", port + 1, "warm2.cluster.local");
     expect(a.seen.length).toBe(seenBefore); // both answered from the restored cache
+    for (let i = 0; i < 80 && !second.stdout().includes("cache snapshot restored"); i++) await sleep(25);
     expect(second.stdout()).toContain("cache snapshot restored");
   } finally { await second.stop(); }
 });
+
+test("a big snapshot is restored while the listeners serve: the start-up line comes first, then every entry is a hit", async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const src = await loadCore(32 << 20);
+  const N = 60000;
+  for (let i = 0; i < N; i++) prime(src, `big${i}.example.org`, { answers: [{ name: `big${i}.example.org`, type: "A", ttl: 3600, data: `10.7.${i >> 8}.${i & 255}` }], now });
+  const snap = join(dir, "big.snapshot");
+  writeFileSync(snap, encodeSnapshot(src, [{ id: 0, set: 0, zone: "." }]).data);
+  const port = freePort();
+  const bin = await runBinary(config(port, a, { cache: { snapshotPath: snap } }), { probe: { host: "127.0.0.1", port } });
+  try {
+    for (let i = 0; i < 200 && !bin.stdout().includes("cache snapshot restored"); i++) await sleep(25);
+    const out = bin.stdout();
+    const restoredLine = JSON.parse(out.split("\n").find((l) => l.includes("cache snapshot restored"))!);
+    expect(restoredLine.entries).toBe(N);
+    expect(out.indexOf('"localdns started"')).toBeGreaterThan(-1);
+    expect(out.indexOf('"localdns started"')).toBeLessThan(out.indexOf("cache snapshot restored"));
+    const seen = a.seen.length;
+    const r = await query("127.0.0.1", port, `big${N - 1}.example.org`);
+    expect(r.answers[0].data).toBe(`10.7.${(N - 1) >> 8}.${(N - 1) & 255}`);
+    expect(a.seen.length).toBe(seen);
+  } finally { await bin.stop(); }
+}, 30_000);
 
 test("a snapshot directory that does not exist yet is created at start", async () => {
   const port = freePort();
@@ -71,12 +97,15 @@ test("a corrupt snapshot is ignored with a warning: clean start", async () => {
   const bin = await runBinary(cfg, { probe: { host: "127.0.0.1", port } });
   try {
     expect((await query("127.0.0.1", port, "fresh.example.org")).rcode).toBe("NOERROR");
+    // the restore runs once the listeners serve, and Deno writes stdout a moment later
+    for (let i = 0; i < 80 && !/cache snapshot ignored/.test(bin.stdout()); i++) await sleep(25);
     expect(bin.stdout()).toMatch(/cache snapshot ignored.*checksum/);
   } finally { await bin.stop(); }
   writeFileSync(snap, "garbage that is not a snapshot");
   const again = await runBinary(cfg, { probe: { host: "127.0.0.1", port } });
   try {
     expect((await query("127.0.0.1", port, "fresh.example.org")).rcode).toBe("NOERROR");
+    for (let i = 0; i < 80 && !/cache snapshot ignored/.test(again.stdout()); i++) await sleep(25);
     expect(again.stdout()).toMatch(/cache snapshot ignored/);
   } finally { await again.stop(); }
 });

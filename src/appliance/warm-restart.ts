@@ -1,20 +1,32 @@
-// The cache snapshot across restarts: restored at start (before any socket is bound), saved at stop.
+// The cache snapshot across restarts: restored once the listeners serve (in slices, so answers are not
+// held up; in a takeover after the instance taken over has left, so its last snapshot is the one
+// read), saved at stop (not while a restore is still running: the file would lose what was not in yet).
 import type { Runtime } from "../runtime/types";
 import type { Core } from "../core";
 import type { Logger } from "../log";
 import { SNAPSHOT_MAX_BYTES } from "../config/limits";
-import { restoreFromFile, saveToFile, type ZoneRef, type SnapshotIO } from "../cache/snapshot";
+import { restoreInSlices, saveToFile, type ZoneRef, type SnapshotIO, type SlicedRestore } from "../cache/snapshot";
+
+export type { SlicedRestore };
 
 const io = (rt: Runtime): SnapshotIO => ({ open: (p) => rt.openChunks(p, SNAPSHOT_MAX_BYTES), create: (p) => rt.createAtomic(p) });
 
-export function restoreSnapshot(rt: Runtime, core: Core, path: string, zones: ZoneRef[], nowSeconds: number, log: Logger): void {
+export function restoreSnapshot(rt: Runtime, core: Core, path: string, zones: ZoneRef[], nowSeconds: () => number, log: Logger): SlicedRestore {
   // a warm restart needs somewhere to write: made now, so a problem shows at start, not at shutdown
   try { rt.makeParentDir(path); } catch (e) {
     log.warn("snapshot directory cannot be created; the cache will not survive a restart", { path, error: (e as Error).message });
   }
-  restoreFromFile(core, io(rt), path, zones, nowSeconds, log);
+  return restoreInSlices(core, io(rt), path, zones, nowSeconds, log);
 }
 
-export function saveSnapshot(rt: Runtime, core: Core, path: string, zones: ZoneRef[], log: Logger): void {
+/** Saves the cache, unless a restore is still running: then it is stopped and the file kept as it is
+ * (it still holds everything the restore had not reached). */
+export async function saveSnapshot(rt: Runtime, core: Core, path: string, zones: ZoneRef[], log: Logger, restoring: SlicedRestore | null): Promise<void> {
+  if (restoring && !restoring.finished) {
+    restoring.cancel();
+    await restoring.done;
+    log.info("cache snapshot not written: the restore had not finished, the file is kept as it was", { path });
+    return;
+  }
   saveToFile(core, io(rt), path, zones, log);
 }

@@ -139,16 +139,27 @@ const fromArray = (data: Uint8Array) => {
   };
 };
 
+type LoadResult = { restored: number; skipped: number } | { error: string };
+/** Puts one record into the cache (true) or skips it; null: only read and check, store nothing. */
+type ImportOne = ((rec: Uint8Array, at: number, len: number, zone: number) => boolean) | null;
+
+const RECORDS_PER_STEP = 256;
+
 /** Loads records into an empty cache, record by record as they are read. Returns how many were
  * restored, or an error message; on an error (a bad checksum found at the end included) the cache is
  * emptied again, so a damaged file restores nothing. */
-export function loadSnapshot(core: Core, source: Uint8Array | ((into: Uint8Array) => number), zones: ZoneRef[], now: number): { restored: number; skipped: number } | { error: string } {
-  const r = readRecords(core, new ChunkReaderBuffer(source instanceof Uint8Array ? fromArray(source) : source), zones, now);
-  if ("error" in r) core.flushAll();
-  return r;
+export function loadSnapshot(core: Core, source: Uint8Array | ((into: Uint8Array) => number), zones: ZoneRef[], now: number): LoadResult {
+  const steps = readRecords(new ChunkReaderBuffer(source instanceof Uint8Array ? fromArray(source) : source), zones, importInto(core, () => now));
+  let s = steps.next();
+  while (!s.done) s = steps.next();
+  if ("error" in s.value) core.flushAll();
+  return s.value;
 }
 
-function readRecords(core: Core, input: ChunkReaderBuffer, zones: ZoneRef[], now: number): { restored: number; skipped: number } | { error: string } {
+const importInto = (core: Core, now: () => number): ImportOne => (rec, at, len, zone) => core.importRecord(rec, now(), zone, at, len);
+
+/** Reads a snapshot; yields every RECORDS_PER_STEP records so a caller can let other work run. */
+function* readRecords(input: ChunkReaderBuffer, zones: ZoneRef[], importOne: ImportOne): Generator<void, LoadResult> {
   const magic = input.take(8);
   if (magic === null) return { error: "file too short" };
   for (let i = 0; i < 8; i++) if (magic[i] !== MAGIC.charCodeAt(i)) return { error: "not a localdns snapshot" };
@@ -167,7 +178,8 @@ function readRecords(core: Core, input: ChunkReaderBuffer, zones: ZoneRef[], now
   }
   let restored = 0;
   let skipped = 0;
-  for (;;) {
+  for (let k = 1; ; k++) {
+    if (k % RECORDS_PER_STEP === 0) yield;
     const n = input.u32();
     if (n === null) return { error: "truncated record list" };
     if (n === 0) break;
@@ -176,7 +188,7 @@ function readRecords(core: Core, input: ChunkReaderBuffer, zones: ZoneRef[], now
     if (at < 0) return { error: "truncated record" };
     const rec = input.buffer;
     const zone = n >= 32 ? map.get(rec[at + 30] | (rec[at + 31] << 8)) : undefined;
-    if (zone !== undefined && core.importRecord(rec, now, zone, at, n)) restored++; else skipped++;
+    if (zone !== undefined && (importOne === null || importOne(rec, at, n, zone))) restored++; else skipped++;
   }
   const expected = input.hash >>> 0;
   const sum = input.u32(false);
@@ -187,22 +199,86 @@ function readRecords(core: Core, input: ChunkReaderBuffer, zones: ZoneRef[], now
 
 export interface SnapshotIO { open(path: string): ChunkReader; create(path: string): AtomicWriter }
 
-export function restoreFromFile(core: Core, io: SnapshotIO, path: string, zones: ZoneRef[], now: number, log: Logger): number {
-  let file: ChunkReader;
-  try { file = io.open(path); } catch (e) {
+/** Opens the snapshot; null when there is none (or it cannot be read: said in the log). */
+function openSnapshot(io: SnapshotIO, path: string, log: Logger): ChunkReader | null {
+  try { return io.open(path); } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") log.warn("cache snapshot unreadable, starting cold", { path, error: (e as Error).message });
-    return 0;
+    return null;
   }
-  let r: ReturnType<typeof loadSnapshot>;
-  try { r = loadSnapshot(core, (into) => file.read(into), zones, now); } catch (e) {
-    core.flushAll();
-    r = { error: (e as Error).message };
+}
+
+/** Runs one pass over the file at `path`; an exception reading it becomes the pass's error. */
+function* pass(io: SnapshotIO, path: string, zones: ZoneRef[], importOne: ImportOne, log: Logger): Generator<void, LoadResult | null> {
+  const file = openSnapshot(io, path, log);
+  if (file === null) return null;
+  try {
+    return yield* readRecords(new ChunkReaderBuffer((into) => file.read(into)), zones, importOne);
+  } catch (e) {
+    return { error: (e as Error).message };
   } finally {
     file.close();
   }
+}
+
+function report(r: LoadResult | null, path: string, log: Logger, extra: Record<string, unknown> = {}): number {
+  if (r === null) return 0;
   if ("error" in r) { log.warn("cache snapshot ignored, starting cold", { path, reason: r.error }); return 0; }
-  log.info("cache snapshot restored", { path, entries: r.restored, skipped: r.skipped });
+  log.info("cache snapshot restored", { path, entries: r.restored, skipped: r.skipped, ...extra });
   return r.restored;
+}
+
+/** Restores the snapshot at `path` in one go, into an empty cache nothing else uses yet. */
+export function restoreFromFile(core: Core, io: SnapshotIO, path: string, zones: ZoneRef[], now: number, log: Logger): number {
+  const steps = pass(io, path, zones, importInto(core, () => now), log);
+  let s = steps.next();
+  while (!s.done) s = steps.next();
+  if (s.value !== null && "error" in s.value) core.flushAll();
+  return report(s.value, path, log);
+}
+
+export interface SlicedRestore {
+  /** Resolves with the entries restored once done (0 when there was nothing to restore, it failed,
+   * or it was cancelled). */
+  readonly done: Promise<number>;
+  /** Stops at the next slice; `done` then resolves. */
+  cancel(): void;
+  readonly finished: boolean;
+}
+
+/** Restores the snapshot while the cache serves: in slices of about `sliceMs` of work with the event
+ * loop free in between, so answers are not held up. The whole file is checked (checksum included)
+ * before the first record goes in, because every record is servable the moment it is in. Entries the
+ * cache learned meanwhile are newer and stay (the core keeps the newer of two). */
+export function restoreInSlices(core: Core, io: SnapshotIO, path: string, zones: ZoneRef[], now: () => number, log: Logger, sliceMs = 4): SlicedRestore {
+  let cancelled = false;
+  let finished = false;
+  const started = performance.now();
+  const run = async (): Promise<number> => {
+    const checked = await drive(pass(io, path, zones, null, log), sliceMs, () => cancelled);
+    if (checked === undefined || checked === null || "error" in checked) return cancelled ? 0 : report(checked ?? null, path, log);
+    const r = await drive(pass(io, path, zones, importInto(core, now), log), sliceMs, () => cancelled);
+    if (r === undefined) { log.info("cache snapshot restore cancelled", { path }); return 0; }
+    // the file changed between the passes: what went in is not known good
+    if (r !== null && "error" in r) core.flushAll();
+    return report(r, path, log, { ms: Math.round(performance.now() - started) });
+  };
+  const done = run().catch((e) => { log.warn("cache snapshot restore failed", { path, error: (e as Error).message }); return 0; })
+    .finally(() => { finished = true; });
+  return { done, cancel: () => { cancelled = true; }, get finished() { return finished; } };
+}
+
+/** Runs `steps` to the end, giving the event loop a turn after every `sliceMs` of work; undefined
+ * when cancelled. */
+async function drive<T>(steps: Generator<void, T>, sliceMs: number, cancelled: () => boolean): Promise<T | undefined> {
+  let sliceStart = performance.now();
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
+    if (performance.now() - sliceStart < sliceMs) continue;
+    await new Promise((r) => setTimeout(r, 0));
+    if (cancelled()) { steps.return(undefined as T); return undefined; }
+    sliceStart = performance.now();
+  }
 }
 
 export function saveToFile(core: Core, io: SnapshotIO, path: string, zones: ZoneRef[], log: Logger): void {
