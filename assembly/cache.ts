@@ -9,11 +9,11 @@ import {
   sget, sset, sadd, SH_TABLE, SH_MASK, SH_MAX_LIVE, SH_RING, SH_STORE_SIZE, SH_BUDGET, SH_EPOCH, SH_HEAD,
   SH_TAIL, SH_WRAP_AT, SH_WRAPPED, SH_RING_RECS, SH_USED_BYTES, SH_LIVE, SH_NEG, SH_EVICTIONS,
 } from "./shared";
-import { suffixStart } from "./name";
+import { labelsBefore } from "./name";
 import { KEY_NAME_OFF } from "./query";
 import { hashBytes } from "./hash";
 import { validateStored } from "./reply";
-import { OUT } from "./layout";
+import { OUT, ADMIN_WALK } from "./layout";
 
 // record header
 const H_LEN: usize = 0; // u32 total record length (8-aligned)
@@ -273,33 +273,37 @@ export function recTouch(rec: usize, remaining: u32, minHits: i32): bool {
   return true;
 }
 
-// Visits every live record from oldest to newest; the callback-free shape keeps it allocation-free:
-// iterate with ringFirst/ringNext. The walk is this instance's; when another instance moved the tail
-// (or flushed) since ringFirst, the walk ends early rather than step into rewritten bytes.
-let walkPos: i32 = 0;
-let walkLeft: i32 = 0;
-let walkEpoch: i32 = 0;
-export function ringFirst(): usize {
-  walkPos = sget(SH_TAIL);
-  walkLeft = ringRecs();
-  walkEpoch = sget(SH_EPOCH);
-  return ringNext();
+// A walk over every live record from oldest to newest (ringFirst, then ringNext until 0): where it
+// is, how many records are left, the epoch it started in. The cursor sits in memory and is passed in
+// (layout.ts SNAP_WALK, ADMIN_WALK), so a flush run while a snapshot walk is under way keeps its own.
+// When another instance moved the tail (or flushed) since ringFirst, the walk ends early rather than
+// step into rewritten bytes.
+@unmanaged export class RingWalk { pos: i32; left: i32; epoch: i32; }
+export function ringFirst(w: RingWalk): usize {
+  w.pos = sget(SH_TAIL);
+  w.left = ringRecs();
+  w.epoch = sget(SH_EPOCH);
+  return ringNext(w);
 }
-export function ringNext(): usize {
-  if (sget(SH_EPOCH) != walkEpoch) return 0;
+export function ringNext(w: RingWalk): usize {
+  if (sget(SH_EPOCH) != w.epoch) return 0;
   const isWrapped = wrapped();
   const wrapAt = sget(SH_WRAP_AT);
-  while (walkLeft > 0) {
-    if (isWrapped && walkPos == wrapAt) walkPos = 0;
-    if (!isWrapped && walkPos >= storeSize) return 0;
-    const rec = ring + <usize>walkPos;
-    walkPos += <i32>load<u32>(rec + H_LEN);
-    walkLeft--;
-    if (walkPos == wrapAt && isWrapped) walkPos = 0;
-    if (load<u8>(rec + H_FLAGS) & F_LIVE) return rec;
+  let pos = w.pos;
+  let rec: usize = 0;
+  while (w.left > 0) {
+    if (isWrapped && pos == wrapAt) pos = 0;
+    if (!isWrapped && pos >= storeSize) break;
+    const at = ring + <usize>pos;
+    pos += <i32>load<u32>(at + H_LEN);
+    w.left--;
+    if (pos == wrapAt && isWrapped) pos = 0;
+    if (load<u8>(at + H_FLAGS) & F_LIVE) { rec = at; break; }
   }
-  return 0;
+  w.pos = pos;
+  return rec;
 }
+@inline function adminWalk(): RingWalk { return changetype<RingWalk>(ADMIN_WALK); }
 @inline export function recKey(rec: usize): usize { return rec + HDR; }
 @inline export function recKeyLen(rec: usize): i32 { return <i32>load<u16>(rec + H_KEYLEN); }
 @inline export function recHash(rec: usize): u32 { return load<u32>(rec + H_HASH); }
@@ -312,7 +316,8 @@ export function killRecord(rec: usize): void {
 // set >= 0, that belongs to that listener set). Returns how many went.
 export function cacheFlushSuffix(name: usize, n: i32, set: i32, exact: bool, qtype: i32): i32 {
   let count = 0;
-  let rec = ringFirst();
+  const w = adminWalk();
+  let rec = ringFirst(w);
   while (rec != 0) {
     const k = recKey(rec);
     const kn = recKeyLen(rec) - <i32>KEY_NAME_OFF;
@@ -321,10 +326,10 @@ export function cacheFlushSuffix(name: usize, n: i32, set: i32, exact: bool, qty
     if (ok) {
       const nm = k + KEY_NAME_OFF;
       if (exact) ok = kn == n && memory.compare(nm, name, <usize>n) == 0;
-      else ok = suffixStart(nm, kn, n) >= 0 && memory.compare(nm + <usize>(kn - n), name, <usize>n) == 0;
+      else ok = labelsBefore(nm, kn, n) >= 0 && memory.compare(nm + <usize>(kn - n), name, <usize>n) == 0;
     }
     if (ok) { killRecord(rec); count++; }
-    rec = ringNext();
+    rec = ringNext(w);
   }
   return count;
 }
@@ -332,10 +337,11 @@ export function cacheFlushSuffix(name: usize, n: i32, set: i32, exact: bool, qty
 // Deletes every live record of a zone index (after a reload removed that zone).
 export function cacheFlushZone(zone: i32): i32 {
   let count = 0;
-  let rec = ringFirst();
+  const w = adminWalk();
+  let rec = ringFirst(w);
   while (rec != 0) {
     if (recZone(rec) == zone) { killRecord(rec); count++; }
-    rec = ringNext();
+    rec = ringNext(w);
   }
   return count;
 }

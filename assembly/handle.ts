@@ -39,15 +39,16 @@ function errorCode(e: i32): i32 {
 }
 
 // Finishes the cache key for listener set `set` (DO, CD and set in the first octet) and hashes it.
-export function finishKey(set: i32): void {
+// Inlined into the hit path (a call there costs ~1 ns).
+@inline export function finishKey(set: i32): void {
   const flags = res(R_FLAGS);
   store<u8>(KEY, <u8>(res(R_DO) | ((flags >> 3) & 0x02) | (set << 2)));
   setRes(R_HASH, <i32>hashBytes(KEY, res(R_KEY_LEN)));
 }
 
 // Query-log flags: a batch leaves queries whose answer would be logged to handle().
-@inline function setLogged(set: i32): bool { return load<u8>(SHARED + SH_LOG_SET + <usize>(set & 255)) != 0; }
-@inline function zoneLogged(zone: i32): bool { return load<u8>(SHARED + SH_LOG_ZONE + <usize>(zone & 255)) != 0; }
+@inline function setLogged(set: i32): bool { return load<u8>(SHARED() + SH_LOG_SET + <usize>(set & 255)) != 0; }
+@inline function zoneLogged(zone: i32): bool { return load<u8>(SHARED() + SH_LOG_ZONE + <usize>(zone & 255)) != 0; }
 
 // An answer given before a zone matched: with `batch`, deferred when the listener set logs.
 @inline function early(q: usize, set: i32, batch: bool, status: i32, rcode: i32): i32 {

@@ -5,7 +5,7 @@
 // every export that touches shared state holds the lock for its own duration, never across calls.
 import {
   sharedLayout, useScratch, batchOf, batchMetaOf, ensureMemory, HEAP, RES, IN, AUX, OUT, PREP, PREP_RR, KEY, BUF_BYTES,
-  SNAP_RECORD_MAX, SHARED, BATCH, BATCH_META, BATCH_INFO, res, setRes,
+  SNAP_RECORD_MAX, SHARED, BATCH, BATCH_META, BATCH_INFO, SNAP_WALK, ADMIN_WALK, res, setRes,
   R_ZONE, R_NAME_LEN, R_KEY_LEN, R_HASH, R_QNAME_END, R_PREP_LEN, R_PREP_RRS, R_PREP_QEND, R_NEGATIVE, R_CACHEABLE, R_TTL,
 } from "./layout";
 import { hostsBegin as hostsBeginTable, hostsCommit as hostsCommitTable, hostsAdd } from "./hosts";
@@ -17,7 +17,7 @@ import { setHashSeed } from "./hash";
 import {
   cacheInit, cacheAttach, cacheFlush as cacheFlushAll, cacheBytes as cacheBytesUsed, cacheInsert, findSlot,
   recordAt, recStored, recTtl, recNegative, recZone, liveCount, negCount, evictions, cacheFlushSuffix,
-  cacheFlushZone as cacheFlushZoneIndex, ringFirst, ringNext, cacheImport, recLength,
+  cacheFlushZone as cacheFlushZoneIndex, ringFirst, ringNext, RingWalk, cacheImport, recLength,
 } from "./cache";
 import { zonesBegin as zonesBeginTable, zonesCommit as zonesCommitTable, zoneAdd, ruleAdd, matchZone } from "./zones";
 import {
@@ -126,9 +126,9 @@ export function configure(stale: i32, prefetchHits: i32, blocked: i32, maxUdp: i
 
 // Which answers handleBatch leaves to handle() because they are logged: zone id `zone` (0..254) or,
 // for answers given before a zone matched, listener set `set`; `on` 0 or 1. logClear() resets all.
-export function logZone(zone: i32, on: i32): void { store<u8>(SHARED + SH_LOG_ZONE + <usize>(zone & 255), <u8>(on != 0 ? 1 : 0)); }
-export function logSet(set: i32, on: i32): void { store<u8>(SHARED + SH_LOG_SET + <usize>(set & 255), <u8>(on != 0 ? 1 : 0)); }
-export function logClear(): void { memory.fill(SHARED + SH_LOG_ZONE, 0, 512); }
+export function logZone(zone: i32, on: i32): void { store<u8>(SHARED() + SH_LOG_ZONE + <usize>(zone & 255), <u8>(on != 0 ? 1 : 0)); }
+export function logSet(set: i32, on: i32): void { store<u8>(SHARED() + SH_LOG_SET + <usize>(set & 255), <u8>(on != 0 ? 1 : 0)); }
+export function logClear(): void { memory.fill(SHARED() + SH_LOG_ZONE, 0, 512); }
 
 // The whole per-packet path for the query in IN (see decide in handle.ts for the results).
 export function handle(len: i32, now: u32, set: i32, tcp: i32): i32 {
@@ -255,8 +255,9 @@ export function peek(len: i32, now: u32, set: i32): i32 {
 // and import one record copied into IN under the zone id it has in this run.
 // With other instances running, a record may change between snapNext and reading it: snapshots are
 // taken where nothing else stores (see the walk's epoch check in cache.ts).
-export function snapFirst(): usize { lock(); const r = ringFirst(); unlock(); return r; }
-export function snapNext(): usize { lock(); const r = ringNext(); unlock(); return r; }
+export function snapFirst(): usize { lock(); const r = ringFirst(snapWalk()); unlock(); return r; }
+export function snapNext(): usize { lock(); const r = ringNext(snapWalk()); unlock(); return r; }
+@inline function snapWalk(): RingWalk { return changetype<RingWalk>(SNAP_WALK); }
 export function snapRecordLength(rec: usize): i32 { return recLength(rec); }
 export function snapImport(len: i32, now: u32, zone: i32): i32 {
   if (len > SNAP_RECORD_MAX) return -1;
@@ -270,11 +271,12 @@ export function snapImport(len: i32, now: u32, zone: i32): i32 {
 export function zoneCounts(): usize {
   memory.fill(AUX, 0, 256 << 2);
   lock();
-  let rec = ringFirst();
+  const w = changetype<RingWalk>(ADMIN_WALK);
+  let rec = ringFirst(w);
   while (rec != 0) {
     const z = recZone(rec);
     if (z < 256) store<i32>(AUX + (<usize>z << 2), load<i32>(AUX + (<usize>z << 2)) + 1);
-    rec = ringNext();
+    rec = ringNext(w);
   }
   unlock();
   return AUX;

@@ -7,6 +7,7 @@ const BUF_SIZE: usize = 65536 + 1024; // one DNS message plus slack for an appen
 const KEY_SIZE: usize = 512;
 const RR_META_SIZE: usize = 65536; // (ttl offset u16, end offset u16) per record of a prepared reply
 const RES_WORDS: usize = 64;
+const WALK_SIZE: usize = 16; // a ring walk's cursor (cache.ts RingWalk)
 export const ZONE_AREA: usize = 64 * 1024; // one zone/rule table; two of them (live and being built)
 export const RR_MAX: i32 = 5958; // records one message can hold (65535 / 11, the smallest record)
 export const RR_INFO_SIZE: usize = 24; // per-record facts of a reply under inspection (see scrub.ts)
@@ -35,11 +36,13 @@ export const BATCH_META_IN_LEN: i32 = 0;
 export const BATCH_META_OUT_LEN: i32 = 4;
 export const BATCH_META_FLAGS: i32 = 8;
 export const BATCH_TRUNCATED: i32 = 1; // in the flags: the datagram was longer than its slot
-// The shared header (shared.ts) sits at a fixed address below the static data (build.ts passes
-// MEMORY_BASE to asc as --memoryBase), so its words are loads at constant addresses.
-export const SHARED: usize = 1024;
+// The shared header (shared.ts) sits right past the static data, at the same address in every
+// instance (the same module), so its words are loads at constant addresses once binaryen has folded
+// __heap_base. Not below the static data (asc --memoryBase): with a memory base, asc tells binaryen
+// that low memory is in use, and binaryen then no longer folds a constant added to a pointer into
+// the load's offset, which cost every field access an add (about 4 ns per cache hit).
+@inline export function SHARED(): usize { return align(__heap_base, 64); }
 const SHARED_SIZE: usize = 1024;
-export const MEMORY_BASE: i32 = 2048;
 
 // per instance: the scratch set this instance claimed (wasm globals are per instance)
 export let RES: usize = 0; // i32 result words, indexed by the R_* constants
@@ -53,6 +56,8 @@ export let RR_INFO: usize = 0;
 export let REFS: usize = 0;
 export let NAME_A: usize = 0; // two scratch names (256 octets each) for comparisons
 export let NAME_B: usize = 0;
+export let SNAP_WALK: usize = 0; // the cursor of the snapshot walk (snapFirst/snapNext), kept across calls
+export let ADMIN_WALK: usize = 0; // the cursor of a walk that ends inside one export (flushes, counts)
 export let BATCH: usize = 0; // BATCH_MAX slots of BATCH_SLOT octets
 export let BATCH_META: usize = 0; // BATCH_MAX records of BATCH_META_RECORD octets
 export let BATCH_INFO: usize = 0; // i32 result word per slot (batch.ts)
@@ -67,7 +72,7 @@ export let HEAP: usize = 0; // first free byte after the fixed buffers; the cach
 
 // The shared part of the map. Pure arithmetic on __heap_base: every instance gets the same answer.
 export function sharedLayout(): void {
-  let p = align(__heap_base, 64);
+  let p = SHARED() + SHARED_SIZE;
   ZONES = align(p, 64); p = ZONES + 2 * ZONE_AREA;
   HOSTS = align(p, 64); p = HOSTS + 2 * HOSTS_AREA;
   SCRATCH = align(p, 64);
@@ -90,12 +95,14 @@ function scratchSet(at: usize, use: bool): usize {
   const refs = align(p, 64); p = refs + REF_AREA;
   const nameA = align(p, 64); p = nameA + 256;
   const nameB = align(p, 64); p = nameB + 256;
+  const walks = p; p += 2 * WALK_SIZE;
   const batch = align(p, 4096); p = batch + <usize>BATCH_MAX * <usize>BATCH_SLOT;
   const bMeta = align(p, 64); p = bMeta + <usize>BATCH_MAX * <usize>BATCH_META_RECORD;
   const bInfo = p; p += <usize>BATCH_MAX << 2;
   if (use) {
     RES = res; IN = inp; AUX = aux; OUT = out; PREP = prep; PREP_RR = prepRr; KEY = key;
     RR_INFO = rrInfo; REFS = refs; NAME_A = nameA; NAME_B = nameB;
+    SNAP_WALK = walks; ADMIN_WALK = walks + WALK_SIZE;
     BATCH = batch; BATCH_META = bMeta; BATCH_INFO = bInfo;
   }
   batchOffset = batch - at;

@@ -6,20 +6,21 @@ import { E_TRUNC, E_LABEL_TYPE, E_PTR_FORWARD, E_PTR_HEADER, E_NAME_LONG, E_PTR_
 
 const MAX_HOPS: i32 = 127;
 
-export let nameLen: i32 = 0; // uncompressed wire length of the last walked name, root byte included
-export let nameLabels: i32 = 0;
-export let nameMaxPtr: i32 = -1; // highest compression-pointer target followed (-1: none)
+// What walk() returns besides a negative E_* code (the three walks below are one loop).
+const WANT_END: i32 = 0; // the offset just past the name as it sits in the message
+const WANT_LENGTH: i32 = 1; // its uncompressed wire length, root octet included
+const WANT_REACH: i32 = 2; // the highest compression-pointer target it follows, -1 when none
 
-// Walks the name at `off` in msg[0, len). Returns the offset just past the name as it sits in the
-// message, or a negative E_* code. When dst != 0 the lowercased uncompressed name is written there.
-export function walkName(msg: usize, len: i32, off: i32, dst: usize): i32 {
+// Walks the name at `off` in msg[0, len); when dst != 0 the lowercased uncompressed name is written
+// there. `want` (a constant at every call site, so each wrapper compiles to its own loop) picks the
+// result.
+@inline function walk(msg: usize, len: i32, off: i32, dst: usize, want: i32): i32 {
   let pos = off;
   let end = -1;
   let segStart = off;
   let hops = 0;
   let total = 0;
-  let labels = 0;
-  nameMaxPtr = -1;
+  let reach = -1;
   while (true) {
     if (pos >= len) return E_TRUNC;
     const b = u8at(msg + <usize>pos);
@@ -37,7 +38,7 @@ export function walkName(msg: usize, len: i32, off: i32, dst: usize): i32 {
       if (target >= segStart) return E_PTR_FORWARD;
       if (++hops > MAX_HOPS) return E_PTR_HOPS;
       if (end < 0) end = pos + 2;
-      if (target > nameMaxPtr) nameMaxPtr = target;
+      if (target > reach) reach = target;
       segStart = target;
       pos = target;
       continue;
@@ -55,12 +56,27 @@ export function walkName(msg: usize, len: i32, off: i32, dst: usize): i32 {
       }
     }
     total += b + 1;
-    labels++;
     pos += b + 1;
   }
-  nameLen = total;
-  nameLabels = labels;
-  return end;
+  return want == WANT_END ? end : want == WANT_LENGTH ? total : reach;
+}
+
+// The offset just past the name at `off` as it sits in msg[0, len), or a negative E_* code. When
+// dst != 0 the lowercased uncompressed name is written there. A name starting at offset 12 (a
+// question) can hold no pointer (it would point into the header), so its length is end - 12.
+export function walkName(msg: usize, len: i32, off: i32, dst: usize): i32 {
+  return walk(msg, len, off, dst, WANT_END);
+}
+
+// The name at `off` written out lowercased and uncompressed at dst: its length, or a negative code.
+export function copyName(msg: usize, len: i32, off: i32, dst: usize): i32 {
+  return walk(msg, len, off, dst, WANT_LENGTH);
+}
+
+// The highest compression-pointer target the name at `off` follows: -1 when none, < -1 when it does
+// not parse. (-1 is E_HEADER's value, which a walk never returns.)
+export function pointerReach(msg: usize, len: i32, off: i32): i32 {
+  return walk(msg, len, off, 0, WANT_REACH);
 }
 
 // Case-insensitive equality of two uncompressed wire names of equal length n.
@@ -76,10 +92,9 @@ export function namesEqualFold(a: usize, b: usize, n: i32): bool {
   return true;
 }
 
-// Offset of the label boundary in name[0, n) where a suffix of `slen` octets begins, or -1 when the
-// suffix does not start on a label boundary. `labelsBefore` receives the number of labels before it.
-export let labelsBefore: i32 = 0;
-export function suffixStart(name: usize, n: i32, slen: i32): i32 {
+// The number of labels in name[0, n) before a suffix of `slen` octets, or -1 when the suffix does
+// not start on a label boundary.
+export function labelsBefore(name: usize, n: i32, slen: i32): i32 {
   const want = n - slen;
   if (want < 0) return -1;
   let p = 0;
@@ -88,7 +103,5 @@ export function suffixStart(name: usize, n: i32, slen: i32): i32 {
     p += u8at(name + <usize>p) + 1;
     count++;
   }
-  if (p != want) return -1;
-  labelsBefore = count;
-  return p;
+  return p == want ? count : -1;
 }

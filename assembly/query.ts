@@ -1,7 +1,7 @@
 // Query parsing and validation. Results go to the fixed result area; the lowercased question name
 // goes straight into the cache-key buffer.
 import { u8at, be16, be32 } from "./bytes";
-import { walkName, nameLen } from "./name";
+import { walkName } from "./name";
 import {
   RES, KEY, setRes, R_ID, R_FLAGS, R_QNAME_END, R_QEND, R_QTYPE, R_QCLASS, R_EDNS, R_UDP, R_DO,
   R_EDNS_VERSION, R_NAME_LEN, R_QOK, R_ERROR, R_KEY_LEN,
@@ -14,23 +14,19 @@ import {
 export const TYPE_OPT: i32 = 41;
 export const KEY_NAME_OFF: usize = 5; // key = flags(1) qtype(2) qclass(2) name
 
-// Skips one resource record starting at `off`. Returns the offset past it or a negative code.
-// Sets rrType / rrStart for the caller.
-export let rrType: i32 = 0;
-export let rrStart: i32 = 0;
-export let rrDataStart: i32 = 0;
-export function skipRecord(msg: usize, len: i32, off: i32): i32 {
-  rrStart = off;
+// The resource record at `off` in msg[0, len): the offset of its rdata (past owner, type, class, TTL
+// and rdlength), checked to end inside the message, or a negative code. recordType and recordEnd read
+// the rest from there.
+export function recordData(msg: usize, len: i32, off: i32): i32 {
   const p = walkName(msg, len, off, 0);
   if (p < 0) return p;
   if (p + 10 > len) return E_TRUNC;
-  rrType = be16(msg + <usize>p);
-  const rdlen = be16(msg + <usize>p + 8);
-  rrDataStart = p + 10;
-  const end = p + 10 + rdlen;
-  if (end > len) return E_TRUNC;
-  return end;
+  const data = p + 10;
+  if (data + be16(msg + <usize>p + 8) > len) return E_TRUNC;
+  return data;
 }
+@inline export function recordType(msg: usize, data: i32): i32 { return be16(msg + <usize>data - 10); }
+@inline export function recordEnd(msg: usize, data: i32): i32 { return data + be16(msg + <usize>data - 2); }
 
 // Parses msg[0, len) as a query. Returns 0 or a negative E_* code; R_QOK / R_EDNS tell an error
 // builder how much of the query may be echoed.
@@ -73,6 +69,7 @@ export function parseQuery(msg: usize, len: i32): i32 {
   setRes(R_QEND, qnameEnd + 4);
   setRes(R_QTYPE, qtype);
   setRes(R_QCLASS, qclass);
+  const nameLen = qnameEnd - 12; // a question name holds no pointer (it would point into the header)
   setRes(R_NAME_LEN, nameLen);
   setRes(R_KEY_LEN, <i32>KEY_NAME_OFF + nameLen);
   store<u8>(KEY + 1, <u8>(qtype >> 8));
@@ -94,14 +91,14 @@ function parseRecords(msg: usize, len: i32, start: i32, an: i32, ns: i32, ar: i3
   let sawOpt = false;
   let badVersion = false;
   for (let i = 0; i < total; i++) {
-    const next = skipRecord(msg, len, off);
-    if (next < 0) return next;
-    if (rrType == TYPE_OPT) {
+    const data = recordData(msg, len, off);
+    if (data < 0) return data;
+    if (recordType(msg, data) == TYPE_OPT) {
       if (i < an + ns) return E_OPT_SECTION;
       if (sawOpt) { setRes(R_EDNS, 0); return E_OPT_DUP; }
-      if (u8at(msg + <usize>rrStart) != 0) return E_OPT_NAME;
+      if (u8at(msg + <usize>off) != 0) return E_OPT_NAME;
       sawOpt = true;
-      const fixed = msg + <usize>rrStart + 3; // class, ttl
+      const fixed = msg + <usize>off + 3; // class, ttl
       let udp = be16(fixed);
       if (udp < 512) udp = 512;
       const ttl = be32(fixed + 2);
@@ -112,7 +109,7 @@ function parseRecords(msg: usize, len: i32, start: i32, an: i32, ns: i32, ar: i3
       setRes(R_EDNS_VERSION, version);
       if (version != 0) badVersion = true;
     }
-    off = next;
+    off = recordEnd(msg, data);
   }
   if (off != len) return E_TRAILING;
   if (badVersion) return E_BADVERS;

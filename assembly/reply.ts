@@ -2,10 +2,10 @@
 // to cache and for how long (RFC 2181 / 2308), and normalise it into PREP: the OPT record stripped (it
 // is hop-by-hop), TTLs capped, and each record's TTL and end offsets noted for later rewriting.
 import { u8at, be16, be32, put16, put32 } from "./bytes";
-import { walkName, nameMaxPtr, nameLen, namesEqualFold } from "./name";
+import { walkName, copyName, pointerReach, namesEqualFold } from "./name";
 import { hashBytes } from "./hash";
-import { scrub, info, rdataNameAt, chainAnswered, I_START, I_DATA, I_END, I_TYPE, I_SECTION, I_KEEP, I_MAXPTR, I_HASH, I_OWNLEN, T_A, T_AAAA, T_SOA } from "./scrub";
-import { skipRecord, rrType, rrStart, rrDataStart, TYPE_OPT } from "./query";
+import { scrub, info, rdataNameAt, I_START, I_DATA, I_END, I_TYPE, I_SECTION, I_KEEP, I_MAXPTR, I_HASH, I_OWNLEN, T_A, T_AAAA, T_SOA } from "./scrub";
+import { recordData, recordType, recordEnd, TYPE_OPT } from "./query";
 import {
   PREP, PREP_RR, RR_MAX, NAME_B, MSG_MAX, res, setRes, R_RCODE, R_TC, R_CACHEABLE, R_NEGATIVE, R_TTL, R_PREP_LEN, R_PREP_RRS,
   R_PREP_QEND,
@@ -24,26 +24,27 @@ const TYPE_SRV: i32 = 33;
 const TYPE_DNAME: i32 = 39;
 
 // Validates the names inside rdata of the types that may carry compressed names, so a reply with a
-// forward or looping pointer there is rejected rather than cached. Returns 0 or a negative code.
-let soaMinimum: u32 = 0;
+// forward or looping pointer there is rejected rather than cached. Returns the highest compression
+// target those names follow (-1: none, or a type without names), or a code below -1.
 function checkRdata(msg: usize, len: i32, type: i32, start: i32, end: i32): i32 {
   let p = start;
   if (type == TYPE_MX) p += 2;
   else if (type == TYPE_SRV) p += 6;
-  else if (type != TYPE_NS && type != TYPE_CNAME && type != TYPE_PTR && type != TYPE_DNAME && type != TYPE_SOA) return 0;
+  else if (type != TYPE_NS && type != TYPE_CNAME && type != TYPE_PTR && type != TYPE_DNAME && type != TYPE_SOA) return -1;
   if (p > end) return E_TRUNC;
-  p = walkName(msg, end, p, 0);
+  const first = p;
+  p = walkName(msg, end, first, 0);
   if (p < 0) return p;
+  let reach = pointerReach(msg, end, first);
   if (type == TYPE_SOA) {
-    const mnameMaxPtr = nameMaxPtr; // walking RNAME resets it; the OPT-shift check needs both names
-    p = walkName(msg, end, p, 0);
+    const second = p; // RNAME; then five 32-bit numbers
+    p = walkName(msg, end, second, 0);
     if (p < 0) return p;
-    if (mnameMaxPtr > nameMaxPtr) nameMaxPtr = mnameMaxPtr;
     if (p + 20 != end) return E_TRUNC;
-    soaMinimum = be32(msg + <usize>p + 16);
-    return 0;
+    const r = pointerReach(msg, end, second);
+    return r > reach ? r : reach;
   }
-  return p == end ? 0 : E_TRUNC;
+  return p == end ? reach : E_TRUNC;
 }
 
 // prepareReply's results besides the negative E_* codes
@@ -101,14 +102,13 @@ export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase
   let off = qend;
   let sawOpt = false;
   for (let i = 0; i < total; i++) {
-    const next = skipRecord(r, rlen, off);
-    if (next < 0) return next;
-    const ownerMaxPtr = nameMaxPtr;
-    const type = rrType;
-    const start = rrStart;
-    const dataStart = rrDataStart;
+    const start = off;
+    const dataStart = recordData(r, rlen, start);
+    if (dataStart < 0) return dataStart;
+    const next = recordEnd(r, dataStart);
+    const type = recordType(r, dataStart);
     const p = info(i);
-    let maxPtr = ownerMaxPtr;
+    let maxPtr = pointerReach(r, rlen, start);
     if (type == TYPE_OPT) {
       if (i < an + ns) return E_OPT_SECTION;
       if (sawOpt) return E_OPT_DUP;
@@ -116,9 +116,9 @@ export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase
       sawOpt = true;
       rcode |= u8at(r + <usize>start + 5) << 4; // extended rcode (RFC 6891 6.1.3)
     } else {
-      const c = checkRdata(r, next, type, dataStart, next);
-      if (c < 0) return c;
-      if (rdataNameAt(type) >= 0 && nameMaxPtr > maxPtr) maxPtr = nameMaxPtr;
+      const reach = checkRdata(r, next, type, dataStart, next);
+      if (reach < -1) return reach;
+      if (reach > maxPtr) maxPtr = reach;
       const rdlen = next - dataStart;
       if (be16(r + <usize>dataStart - 8) == 1 && ((type == T_A && rdlen != 4) || (type == T_AAAA && rdlen != 16))) return E_RDATA;
     }
@@ -128,15 +128,15 @@ export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase
     store<u16>(p + I_TYPE, <u16>type);
     store<u8>(p + I_SECTION, <u8>(i < an ? 0 : i < an + ns ? 1 : 2));
     store<i32>(p + I_MAXPTR, maxPtr);
-    walkName(r, rlen, start, NAME_B);
-    store<u32>(p + I_HASH, hashBytes(NAME_B, nameLen));
-    store<u16>(p + I_OWNLEN, <u16>nameLen);
+    const ownerLen = copyName(r, rlen, start, NAME_B);
+    store<u32>(p + I_HASH, hashBytes(NAME_B, ownerLen));
+    store<u16>(p + I_OWNLEN, <u16>ownerLen);
     off = next;
   }
   if (off != rlen) return E_TRAILING;
   setRes(R_RCODE, rcode);
 
-  scrub(r, rlen, an, ns, total, qtype);
+  const answered = scrub(r, rlen, an, ns, total, qtype);
   const plen = writePrepared(r, rlen, qend, total);
   if (plen < 0) return plen;
   setRes(R_PREP_QEND, qend);
@@ -165,7 +165,7 @@ export function prepareReply(r: usize, rlen: i32, q: usize, qlen: i32, exactCase
   let negative = 0;
   if (tc == 0 && (rcode == 0 || rcode == 3)) {
     cacheable = 1;
-    if (rcode == 0 && chainAnswered) ttl = minTtl;
+    if (rcode == 0 && answered) ttl = minTtl;
     else {
       negative = 1;
       ttl = soaPart != 0xffffffff ? soaPart : negNoSoaTtl;
@@ -218,7 +218,7 @@ function writePrepared(r: usize, rlen: i32, qend: i32, total: i32): i32 {
       pos += end - start;
     } else {
       if (pos + 255 + 10 > MSG_MAX) return E_TOO_BIG;
-      pos += expandName(r, rlen, start, PREP + <usize>pos);
+      pos += copyName(r, rlen, start, PREP + <usize>pos);
       memory.copy(PREP + <usize>pos, r + <usize>dataStart - 10, 8); // type, class, TTL
       ttlAt = pos + 4;
       const rdlenAt = pos + 8;
@@ -234,10 +234,10 @@ function writePrepared(r: usize, rlen: i32, qend: i32, total: i32): i32 {
         memory.copy(PREP + <usize>pos, r + <usize>dataStart, <usize>at);
         pos += at;
         const nameOff = dataStart + at;
-        pos += expandName(r, rlen, nameOff, PREP + <usize>pos);
+        pos += copyName(r, rlen, nameOff, PREP + <usize>pos);
         if (type == T_SOA) {
           const second = walkName(r, rlen, nameOff, 0);
-          pos += expandName(r, rlen, second, PREP + <usize>pos);
+          pos += copyName(r, rlen, second, PREP + <usize>pos);
           memory.copy(PREP + <usize>pos, r + <usize>end - 20, 20);
           pos += 20;
         }
@@ -257,12 +257,6 @@ function writePrepared(r: usize, rlen: i32, qend: i32, total: i32): i32 {
   return pos;
 }
 
-// The name at off written out uncompressed (lowercased) at dst; returns its length.
-function expandName(r: usize, rlen: i32, off: i32, dst: usize): i32 {
-  walkName(r, rlen, off, dst);
-  return nameLen;
-}
-
 // A stored message from outside this run (a warm-restart snapshot) is trusted only after the same
 // walk a fresh reply gets: header counts, the question (which must be the key's), every record and the
 // names inside known rdata, and per-record offsets exactly as prepareReply would have noted them.
@@ -276,11 +270,13 @@ export function validateStored(msg: usize, msgLen: i32, nrr: i32, meta: usize, q
   if (load<u32>(msg + <usize>qnameEnd) != load<u32>(key + 1)) return false; // qtype and qclass, as stored in the key
   let off = qend;
   for (let i = 0; i < nrr; i++) {
-    const next = skipRecord(msg, msgLen, off);
-    if (next < 0 || rrType == TYPE_OPT) return false;
-    if (checkRdata(msg, next, rrType, rrDataStart, next) < 0) return false;
+    const data = recordData(msg, msgLen, off);
+    if (data < 0) return false;
+    const next = recordEnd(msg, data);
+    const type = recordType(msg, data);
+    if (type == TYPE_OPT || checkRdata(msg, next, type, data, next) < -1) return false;
     const m = load<u32>(meta + (<usize>i << 2));
-    if (<i32>(m & 0xffff) != rrDataStart - 6 || <i32>(m >> 16) != next) return false;
+    if (<i32>(m & 0xffff) != data - 6 || <i32>(m >> 16) != next) return false;
     off = next;
   }
   return off == msgLen;

@@ -3,7 +3,7 @@
 // name on it (RRSIGs beside them). Authority: SOA, NS, DS, NSEC, NSEC3 and RRSIG only. Additional:
 // A/AAAA (and RRSIG) only for names that a kept record points at (NS, MX, SRV targets); the OPT is
 // always removed (hop-by-hop). Facts of each record are in RR_INFO (filled by prepareReply).
-import { walkName, nameLen } from "./name";
+import { copyName } from "./name";
 import { hashBytes } from "./hash";
 import { be16 } from "./bytes";
 import { RR_INFO, RR_INFO_SIZE, REFS, NAME_A, NAME_B } from "./layout";
@@ -26,28 +26,16 @@ export const I_OWNLEN = 20; // u16 its length
 
 @inline export function info(i: i32): usize { return RR_INFO + <usize>i * RR_INFO_SIZE; }
 
-/** Result of the chain walk: whether the question is answered (else a denial: NXDOMAIN or NODATA). */
-export let chainAnswered: bool = false;
-/** Records removed by the scrubber (OPT excluded). */
-export let scrubbed: i32 = 0;
-
-// Hash and length of the name at off (lowercased through NAME_B); returns the length or <0.
-@inline function nameHash(msg: usize, len: i32, off: i32): u32 {
-  walkName(msg, len, off, NAME_B);
-  return hashBytes(NAME_B, nameLen);
-}
-
 function ownerIs(msg: usize, len: i32, i: i32, name: usize, n: i32, h: u32): bool {
   const p = info(i);
   if (load<u32>(p + I_HASH) != h || <i32>load<u16>(p + I_OWNLEN) != n) return false;
-  walkName(msg, len, <i32>load<u16>(p + I_START), NAME_B);
+  copyName(msg, len, <i32>load<u16>(p + I_START), NAME_B);
   return memory.compare(NAME_B, name, <usize>n) == 0;
 }
 
 // Is the owner of record i an ancestor of (or equal to) name[0, n)? (DNAME owners, SOA owners)
 function ownerAbove(msg: usize, len: i32, i: i32, name: usize, n: i32): bool {
-  walkName(msg, len, <i32>load<u16>(info(i) + I_START), NAME_B);
-  const m = nameLen;
+  const m = copyName(msg, len, <i32>load<u16>(info(i) + I_START), NAME_B);
   if (m > n || memory.compare(NAME_B, name + <usize>(n - m), <usize>m) != 0) return false;
   let p = 0; // the suffix must start on a label boundary of name
   while (p < n - m) p += 1 + <i32>load<u8>(name + <usize>p);
@@ -55,12 +43,11 @@ function ownerAbove(msg: usize, len: i32, i: i32, name: usize, n: i32): bool {
 }
 
 // Decides I_KEEP for every record. qname is at q+12 (in NAME_A after this call: the chain's last name).
-export function scrub(msg: usize, len: i32, an: i32, ns: i32, total: i32, qtype: i32): void {
-  scrubbed = 0;
-  chainAnswered = false;
+// Returns whether the chain walk answered the question (else the reply is a denial: NXDOMAIN or NODATA).
+export function scrub(msg: usize, len: i32, an: i32, ns: i32, total: i32, qtype: i32): bool {
+  let chainAnswered = false;
   for (let i = 0; i < total; i++) store<u8>(info(i) + I_KEEP, 0);
-  walkName(msg, len, 12, NAME_A);
-  let n = nameLen;
+  let n = copyName(msg, len, 12, NAME_A);
   let h = hashBytes(NAME_A, n);
   for (let hop = 0; hop <= MAX_CHAIN; hop++) {
     let next = -1;
@@ -79,8 +66,7 @@ export function scrub(msg: usize, len: i32, an: i32, ns: i32, total: i32, qtype:
     }
     if (chainAnswered || next < 0) break;
     // follow the CNAME to its target
-    walkName(msg, len, <i32>load<u16>(info(next) + I_DATA), NAME_A);
-    n = nameLen;
+    n = copyName(msg, len, <i32>load<u16>(info(next) + I_DATA), NAME_A);
     h = hashBytes(NAME_A, n);
   }
   // names the kept records point at, for the additional section
@@ -101,10 +87,10 @@ export function scrub(msg: usize, len: i32, an: i32, ns: i32, total: i32, qtype:
     else if (t == T_MX) target = d + 2;
     else if (t == T_SRV) target = d + 6;
     if (target < 0) continue;
-    const th = nameHash(msg, len, target);
+    const tn = copyName(msg, len, target, NAME_B);
     const r = REFS + (<usize>refs << 3);
-    store<u32>(r, th);
-    store<u32>(r + 4, <u32>nameLen);
+    store<u32>(r, hashBytes(NAME_B, tn));
+    store<u32>(r + 4, <u32>tn);
     refs++;
   }
   for (let i = an + ns; i < total; i++) {
@@ -118,10 +104,7 @@ export function scrub(msg: usize, len: i32, an: i32, ns: i32, total: i32, qtype:
       if (load<u32>(r) == oh && load<u32>(r + 4) == ol) { store<u8>(p + I_KEEP, 1); break; }
     }
   }
-  for (let i = 0; i < total; i++) {
-    const p = info(i);
-    if (load<u8>(p + I_KEEP) == 0 && <i32>load<u16>(p + I_TYPE) != T_OPT) scrubbed++;
-  }
+  return chainAnswered;
 }
 
 // Offset of the first name inside the rdata of a type that holds compressed names, relative to the

@@ -56,9 +56,9 @@ export const ATTACH_NOT_SHARED: i32 = -1; // no initialised core on this memory,
 export const ATTACH_FULL: i32 = -2; // every one of MAX_THREADS scratch sets is taken
 export const ATTACH_NOT_RESERVED: i32 = -3; // attachReserved(i) for a set nobody reserved
 
-@inline export function sget(o: usize): i32 { return load<i32>(SHARED + o); }
-@inline export function sset(o: usize, v: i32): void { store<i32>(SHARED + o, v); }
-@inline export function sadd(o: usize, d: i32): void { store<i32>(SHARED + o, load<i32>(SHARED + o) + d); }
+@inline export function sget(o: usize): i32 { return load<i32>(SHARED() + o); }
+@inline export function sset(o: usize, v: i32): void { store<i32>(SHARED() + o, v); }
+@inline export function sadd(o: usize, d: i32): void { store<i32>(SHARED() + o, load<i32>(SHARED() + o) + d); }
 
 // This instance's copy of the shared values the hot path reads and that change only on reload
 // (configure, zonesCommit, hostsCommit): one load of SH_GEN per packet instead of one per value.
@@ -75,7 +75,7 @@ export let cHostsCount: i32 = 0;
 
 // Brings this instance's copy up to date (with the lock held, or for udpMax alone without it).
 @inline export function fresh(): void {
-  const g = load<i32>(SHARED + SH_GEN); // a plain load: under the lock, or alone on the memory
+  const g = load<i32>(SHARED() + SH_GEN); // a plain load: under the lock, or alone on the memory
   if (g != seenGen) reload(g);
 }
 function reload(g: i32): void {
@@ -92,7 +92,7 @@ function reload(g: i32): void {
 }
 // After a change to any of those values (with the lock held): every instance reloads them.
 export function changed(): void {
-  atomic.add<i32>(SHARED + SH_GEN, 1);
+  atomic.add<i32>(SHARED() + SH_GEN, 1);
   fresh();
 }
 
@@ -104,39 +104,39 @@ let locking: bool = false;
 // always lets go within one packet's work (or one walk of the cache for the admin exports).
 @inline export function lock(): void {
   if (!locking) return;
-  while (atomic.cmpxchg<i32>(SHARED + SH_LOCK, 0, 1) != 0) {
-    while (atomic.load<i32>(SHARED + SH_LOCK) != 0) { /* spin */ }
+  while (atomic.cmpxchg<i32>(SHARED() + SH_LOCK, 0, 1) != 0) {
+    while (atomic.load<i32>(SHARED() + SH_LOCK) != 0) { /* spin */ }
   }
 }
 @inline export function unlock(): void {
-  if (locking) atomic.store<i32>(SHARED + SH_LOCK, 0);
+  if (locking) atomic.store<i32>(SHARED() + SH_LOCK, 0);
 }
 
-export function markInitialised(): void { atomic.store<i32>(SHARED + SH_MAGIC, MAGIC); }
-export function isInitialised(): bool { return atomic.load<i32>(SHARED + SH_MAGIC) == MAGIC; }
+export function markInitialised(): void { atomic.store<i32>(SHARED() + SH_MAGIC, MAGIC); }
+export function isInitialised(): bool { return atomic.load<i32>(SHARED() + SH_MAGIC) == MAGIC; }
 
 // The owner allows other instances; from now on every instance locks.
 export function startSharing(): void {
-  atomic.store<i32>(SHARED + SH_SHARING, 1);
+  atomic.store<i32>(SHARED() + SH_SHARING, 1);
   locking = true;
 }
-export function sharingStarted(): bool { return atomic.load<i32>(SHARED + SH_SHARING) == 1; }
+export function sharingStarted(): bool { return atomic.load<i32>(SHARED() + SH_SHARING) == 1; }
 export function lockAsShared(): void { locking = true; }
 
 // Claims a free scratch set: its index, or -1 when all MAX_THREADS are taken.
 export function claimScratch(): i32 {
   while (true) {
-    const used = atomic.load<i32>(SHARED + SH_CLAIMED);
+    const used = atomic.load<i32>(SHARED() + SH_CLAIMED);
     let i = 0;
     while (i < MAX_THREADS && (used & (1 << i)) != 0) i++;
     if (i == MAX_THREADS) return -1;
-    if (atomic.cmpxchg<i32>(SHARED + SH_CLAIMED, used, used | (1 << i)) == used) return i;
+    if (atomic.cmpxchg<i32>(SHARED() + SH_CLAIMED, used, used | (1 << i)) == used) return i;
   }
 }
 // Whether set i is claimed (an owner reserved it for the instance that adopts it).
 export function scratchClaimed(i: i32): bool {
-  return i >= 0 && i < MAX_THREADS && (atomic.load<i32>(SHARED + SH_CLAIMED) & (1 << i)) != 0;
+  return i >= 0 && i < MAX_THREADS && (atomic.load<i32>(SHARED() + SH_CLAIMED) & (1 << i)) != 0;
 }
 export function releaseScratch(i: i32): void {
-  if (i >= 0 && i < MAX_THREADS) atomic.and<i32>(SHARED + SH_CLAIMED, ~(1 << i));
+  if (i >= 0 && i < MAX_THREADS) atomic.and<i32>(SHARED() + SH_CLAIMED, ~(1 << i));
 }

@@ -30,7 +30,6 @@ if (!ifNeeded || mtime(wasm) < newest(join(root, "assembly"))) {
   run(bin("asc"), [
     "assembly/index.ts", "-O3", "--runtime", "stub", "--noAssert", "--initialMemory", "4",
     "--enable", "threads", "--sharedMemory", "--importMemory", "--maximumMemory", String(coreConstant("layout.ts", "MEMORY_MAX_PAGES")),
-    "--memoryBase", String(coreConstant("layout.ts", "MEMORY_BASE")),
     "-o", "build/core.wasm",
   ]);
   console.error("build: build/core.wasm");
