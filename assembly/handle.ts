@@ -19,10 +19,11 @@ import {
 } from "./shared";
 import { SHARED } from "./layout";
 
+// The largest answer the parsed query may get. Reads this instance's copy of udpMax: callers have
+// brought it up to date (fresh()).
 @inline export function limitFor(tcp: i32): i32 {
   if (tcp != 0) return MSG_MAX;
   const u = res(R_UDP);
-  fresh();
   return u < cUdpMax ? u : cUdpMax;
 }
 

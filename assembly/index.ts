@@ -194,6 +194,7 @@ export function answerPrepared(qlen: i32, tcp: i32): i32 {
   if (parseQuery(IN, qlen) != 0) return buildError(IN, RCODE_FORMERR);
   // render copies the client's spelling over the stored question: only sound for the same name length
   if (plen == 0 || res(R_QNAME_END) + 4 != qend) return buildError(IN, RCODE_SERVFAIL);
+  fresh(); // for udpMax alone: no lock needed
   return render(IN, PREP, nrr, PREP_RR, qend, 0, -1, limitFor(tcp));
 }
 

@@ -35,13 +35,13 @@ function header(dst: usize, rcode: i32, qd: i32, an: i32, ns: i32, ar: i32): voi
 // hit ~2 ns.
 @inline export function appendOpt(dst: usize, pos: i32, rcode: i32, doBit: i32): i32 {
   const p = dst + <usize>pos;
-  store<u8>(p, 0);
-  put16(p + 1, TYPE_OPT);
-  put16(p + 3, OUR_UDP_SIZE);
-  store<u8>(p + 5, <u8>(rcode >> 4)); // extended rcode, upper 8 bits
-  store<u8>(p + 6, 0); // version
-  put16(p + 7, doBit != 0 ? 0x8000 : 0);
-  put16(p + 9, 0);
+  // octets 0-7 as one little-endian word: root name, TYPE (2), CLASS = our UDP size (2), extended
+  // rcode (its upper 8 bits), version 0, the flags' first octet (DO); then the flags' second octet
+  // and RDLENGTH 0
+  store<u64>(p, (<u64>TYPE_OPT << 16) | (<u64>(OUR_UDP_SIZE >> 8) << 24) | (<u64>(OUR_UDP_SIZE & 0xff) << 32)
+    | (<u64>((rcode >> 4) & 0xff) << 40) | (doBit != 0 ? <u64>0x80 << 56 : 0));
+  store<u16>(p + 8, 0);
+  store<u8>(p + 10, 0);
   return pos + OPT_LEN;
 }
 
