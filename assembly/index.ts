@@ -160,9 +160,10 @@ export function upstreamQuery(id: i32, caseSeed: u32): i32 {
   return buildUpstreamQuery(IN, id, caseSeed);
 }
 
-// After handle() asked to forward: the client's query cut down to what its answer needs, into OUT.
+// After handle() asked to forward: the client's query cut down to what its answer needs, into AUX
+// (OUT may hold a stale answer still to be sent).
 export function compactQuery(): i32 {
-  return buildCompactQuery(IN);
+  return buildCompactQuery(IN, AUX);
 }
 
 // An upstream reply in IN against the query we sent in AUX. See prepareReply for the result codes.

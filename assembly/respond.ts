@@ -199,18 +199,19 @@ function randomiseCase(name: usize, n: i32, seed: u32): void {
 // The parsed query at q cut down to what its answer needs: header (ID, flags), the question in the
 // client's spelling, and an OPT with its size and DO bit. A client waiting on an upstream keeps this
 // (at most 12 + 255 + 4 + 11 octets), never the query as sent, which may be padded to 64 KB.
-export function buildCompactQuery(q: usize): i32 {
+// Written at dst (not OUT: an answer waiting there, a stale one, must survive it).
+export function buildCompactQuery(q: usize, dst: usize): i32 {
   const edns = res(R_EDNS);
-  put16(OUT, res(R_ID));
-  put16(OUT + 2, res(R_FLAGS));
-  put16(OUT + 4, 1);
-  put16(OUT + 6, 0);
-  put16(OUT + 8, 0);
-  put16(OUT + 10, edns);
+  put16(dst, res(R_ID));
+  put16(dst + 2, res(R_FLAGS));
+  put16(dst + 4, 1);
+  put16(dst + 6, 0);
+  put16(dst + 8, 0);
+  put16(dst + 10, edns);
   const qend = res(R_QEND);
-  memory.copy(OUT + 12, q + 12, <usize>(qend - 12));
+  memory.copy(dst + 12, q + 12, <usize>(qend - 12));
   if (edns == 0) return qend;
-  const pos = appendOpt(OUT, qend, 0, res(R_DO));
-  put16(OUT + <usize>qend + 3, res(R_UDP));
+  const pos = appendOpt(dst, qend, 0, res(R_DO));
+  put16(dst + <usize>qend + 3, res(R_UDP));
   return pos;
 }

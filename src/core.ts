@@ -11,6 +11,21 @@ import {
 
 export { R, Status, Rcode, Prepared, RuleAction, ANY_ZONE, SNAP_RECORD_MAX, MAX_THREADS, Batch, BatchStatus };
 
+/** A slow-path handle() result as a plain record (Core.decision). */
+export interface Decision {
+  status: number;
+  /** the zone id, -1 when none matched */
+  zone: number;
+  qtype: number;
+  /** Status.STALE: the length of the expired answer handle() left in OUT (valid until the next
+   * core call that writes OUT); else 0 */
+  staleLength: number;
+  /** the cache key (the coalescing map's key) */
+  key: string;
+  /** the client's query cut down to what its answer needs (compactQuery) */
+  query: Uint8Array;
+}
+
 /** What another thread needs to run an instance on the same cache (both may be posted to a Worker);
  * with `instance`, the scratch set the owner reserved for it (reserveInstance). */
 export interface CoreShare { module: WebAssembly.Module; memory: WebAssembly.Memory; instance?: number }
@@ -262,14 +277,36 @@ export class Core {
     return latin1.decode(this.mem.subarray(p, p + this.res[R.KEY_LEN]));
   }
 
-  /** After handle() asked to forward: the client's query reduced to what its answer needs (a copy). */
+  /** After handle() asked to forward: the client's query reduced to what its answer needs (a copy).
+   * OUT is left as it was (a stale answer there survives). */
   compactQuery(): Uint8Array {
-    return this.copyOut(this.x.compactQuery());
+    const n = this.x.compactQuery();
+    return this.mem.slice(this.AUX, this.AUX + n);
   }
 
+  /** What handle() decided about a query it did not answer (or recall() parsed), read from the
+   * result area once: call right after handle(), on the slow path only (it allocates). Nothing in
+   * the record changes when the core is called again. */
+  decision(): Decision {
+    const r = this.res;
+    const status = r[R.STATUS];
+    return {
+      status, zone: r[R.ZONE], qtype: r[R.QTYPE], staleLength: status === Status.STALE ? r[R.OUT_LEN] : 0,
+      key: this.keyString(), query: this.compactQuery(),
+    };
+  }
+
+  /** The query the last handle() parsed, to send upstream, into OUT (a copy). */
   upstreamQuery(id: number, caseSeed: number): Uint8Array {
     const n = this.x.upstreamQuery(id, caseSeed);
     return this.copyOut(n);
+  }
+
+  /** The query to send upstream for a compact query (Decision.query): parsed again, so it does not
+   * matter what the core did since. */
+  upstreamQueryFor(compact: Uint8Array, id: number, caseSeed: number): Uint8Array {
+    this.x.inspectQuery(this.putQuery(compact));
+    return this.upstreamQuery(id, caseSeed);
   }
 
   /** Matches reply against the query we sent; fills PREP. Returns Prepared.* or a negative code. */

@@ -1,6 +1,6 @@
 // The request flow (CoreDNS's handler role): one wasm call per packet decides; this file only acts on
 // what it decided: send, serve stale, coalesce into an in-flight upstream query, or refuse.
-import { Core, R, Status, Rcode } from "../core";
+import { Core, R, Status, Rcode, type Decision } from "../core";
 import type { Clock } from "../clock";
 import type { Logger } from "../log";
 import type { UdpSocket } from "../runtime/types";
@@ -98,7 +98,7 @@ export class QueryHandler implements InflightContext {
   /** A hit the FFI loop answered whose entry is due for a refresh (prefetch). */
   refreshHandedOff(set: number, query: Uint8Array): void {
     const zone = this.zones[this.core.recall(query, set)];
-    if (zone) this.refresh(zone, true);
+    if (zone) this.refresh(zone, this.core.decision(), true);
   }
 
   /** One framed TCP message. Returns false when no answer will ever be sent (dropped); otherwise
@@ -119,8 +119,8 @@ export class QueryHandler implements InflightContext {
     return true;
   }
 
-  // Book-keeping after an answer left OUT: counters, query log, prefetch. The log line is taken from
-  // OUT before a prefetch builds its upstream query there.
+  // Book-keeping after an answer left OUT: counters, query log, prefetch. The hit path reads the result
+  // words before anything else calls the core (allocation-free); a prefetch takes its record first.
   // `started`: performance.now() when the packet came in; local answers are timed like forwarded ones
   private answered(set: number, query: Uint8Array, tcp: boolean, addr: string, port: number, n: number, started: number): void {
     const core = this.core;
@@ -128,24 +128,18 @@ export class QueryHandler implements InflightContext {
     const status = res[R.STATUS];
     const stats = this.stats;
     const zi = res[R.ZONE];
+    const refresh = status === Status.HIT && res[R.PREFETCH] === 1 ? core.decision() : null;
     const rcode = core.mem[core.OUT + 3] & 0xf;
     stats.response(set, zi, rcode);
     stats.duration[set].observe((performance.now() - started) / 1000);
-    const prefetch = status === Status.HIT && res[R.PREFETCH] === 1;
     if (status === Status.HIT) stats.hit(zi, res[R.NEGATIVE] === 1);
     else if (status === Status.BLOCKED) stats.blocked++;
     else if (status === Status.HOSTS) stats.hostsAnswered++;
     else if (status === Status.LOCAL) stats.localAnswered++;
     else if (status === Status.ERROR) stats.errorsAnswered++;
     const zone = zi >= 0 ? this.zones[zi] : null;
-    if (zone ? zone.logAll : this.logsAll(set)) {
-      const key = prefetch ? core.keyString() : "";
-      this.queryLog.answered(zone ? zone.settings.zone : "", { query, tcp, remote: addr, port }, query.length, core.out(n), 0);
-      // the log line parsed the query again: the same query, so the core's state for a refresh is too
-      if (prefetch && core.keyString() === key) this.refresh(zone!, true);
-      return;
-    }
-    if (prefetch) this.refresh(zone!, true);
+    if (zone ? zone.logAll : this.logsAll(set)) this.queryLog.answered(zone ? zone.settings.zone : "", { query, tcp, remote: addr, port }, query.length, core.out(n), 0);
+    if (refresh) this.refresh(zone!, refresh, true);
   }
 
   // Answers given before a zone matched (FORMERR, NOTIMP, REFUSED, special names) are logged when any
@@ -157,41 +151,40 @@ export class QueryHandler implements InflightContext {
 
   private slow(set: number, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number, started: number): void {
     const core = this.core;
-    const res = core.res;
-    const status = res[R.STATUS];
+    const d = core.decision();
+    const status = d.status;
     if (status === Status.HEALTH) {
       this.stats.health++;
       const n = core.answerHealth(msg, ipBytes(addr));
-      this.stats.response(set, res[R.ZONE], 0);
+      this.stats.response(set, d.zone, 0);
       this.stats.duration[set].observe((performance.now() - started) / 1000);
       send(core.out(n));
       return;
     }
-    const zone = this.zones[res[R.ZONE]];
+    const zone = this.zones[d.zone];
     if (status === Status.STALE) {
-      const staleLen = res[R.OUT_LEN];
+      const staleLen = d.staleLength;
       if (zone.settings.serveStale === "Immediate") {
         this.stats.stale(zone.index);
         this.stats.response(set, zone.index, core.mem[core.OUT + 3] & 0xf);
         this.stats.duration[set].observe((performance.now() - started) / 1000);
         send(core.out(staleLen));
         if (zone.logAll) this.queryLog.answered(zone.settings.zone, { query: msg, tcp, remote: addr, port }, msg.length, core.out(staleLen), 0, true);
-        this.refresh(zone, false);
+        this.refresh(zone, d, false);
         return;
       }
-      this.miss(set, zone, msg, tcp, send, zone.settings.serveStale === "Verify", addr, port, started);
+      this.miss(set, zone, d, msg, tcp, send, zone.settings.serveStale === "Verify", addr, port, started);
       return;
     }
     this.stats.miss(zone.index);
-    this.miss(set, zone, msg, tcp, send, false, addr, port, started);
+    this.miss(set, zone, d, msg, tcp, send, false, addr, port, started);
   }
 
-  private miss(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, stale: boolean, addr: string, port: number, now: number): void {
-    const core = this.core;
-    const key = core.keyString();
+  private miss(set: number, zone: ZoneRuntime, d: Decision, msg: Uint8Array, tcp: boolean, send: Send, stale: boolean, addr: string, port: number, now: number): void {
+    const key = d.key;
     if (this.failures.has(key, now)) {
       // failed moments ago: answer as that failure did (stale if there is one), without asking again
-      answerFailure(this, zone, { query: core.compactQuery(), size: msg.length, tcp, send, stale, remote: addr, port, started: now }, "resolution failed recently (failure cache)");
+      answerFailure(this, zone, { query: d.query, size: msg.length, tcp, send, stale, remote: addr, port, started: now }, "resolution failed recently (failure cache)");
       return;
     }
     const existing = this.inflight.get(key);
@@ -200,24 +193,24 @@ export class QueryHandler implements InflightContext {
       : !zone.forwarder.tryWait() ? "maxConcurrent reached (clients waiting)"
       : !existing && !zone.forwarder.tryAcquire() ? (zone.forwarder.unwait(1), "maxConcurrent reached") : null;
     if (refusal !== null) {
-      this.refuse(set, zone, msg, tcp, send, addr, port, refusal, now);
+      this.refuse(set, zone, d.query, msg, tcp, send, addr, port, refusal, now);
       return;
     }
     this.garbageEvents++;
-    const waiter: Waiter = { query: core.compactQuery(), size: msg.length, tcp, send, stale, remote: addr, port, started: now };
+    const waiter: Waiter = { query: d.query, size: msg.length, tcp, send, stale, remote: addr, port, started: now };
     if (existing) {
       this.stats.coalesced++;
       existing.waiters.push(waiter);
       return;
     }
-    const inf = this.startInflight(key, zone);
+    const inf = this.startInflight(d, zone);
     inf.waiters.push(waiter);
     zone.forwarder.forward(inf);
   }
 
-  private refuse(set: number, zone: ZoneRuntime, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number, reason: string, started: number): void {
+  private refuse(set: number, zone: ZoneRuntime, compact: Uint8Array, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number, reason: string, started: number): void {
     this.stats.refused++;
-    const w: Waiter = { query: this.core.compactQuery(), size: msg.length, tcp, send, stale: false, remote: addr, port, started };
+    const w: Waiter = { query: compact, size: msg.length, tcp, send, stale: false, remote: addr, port, started };
     const n = this.core.answerError(msg, Rcode.REFUSED);
     this.stats.response(set, zone.index, Rcode.REFUSED);
     this.stats.duration[set].observe((performance.now() - started) / 1000);
@@ -225,23 +218,22 @@ export class QueryHandler implements InflightContext {
     this.queryLog.failed(zone.settings.zone, w, Rcode.REFUSED, reason, 0);
   }
 
-  // Must run right after handle(): builds the upstream query from the parsed query in the core.
-  private startInflight(key: string, zone: ZoneRuntime): Inflight {
+  // The upstream query is built from the record's compact query: whatever the core did since.
+  private startInflight(d: Decision, zone: ZoneRuntime): Inflight {
     const seed = this.opts.randomizeCase ? randomU32() | 1 : 0;
-    const query = this.core.upstreamQuery(0, seed);
-    const inf = new Inflight(this, key, zone, query, seed !== 0);
-    this.inflight.set(key, inf);
+    const query = this.core.upstreamQueryFor(d.query, 0, seed);
+    const inf = new Inflight(this, d.key, zone, query, seed !== 0);
+    this.inflight.set(d.key, inf);
     return inf;
   }
 
-  /** Background refresh (stale-immediate or prefetch) of the query last handled by the core. A key that
-   * failed lately is not asked again before its recheck time (RFC 8767's failure recheck timer). */
-  private refresh(zone: ZoneRuntime, prefetch: boolean): void {
-    const key = this.core.keyString();
-    if (this.inflight.has(key) || this.failures.has(key, performance.now())) return;
+  /** Background refresh (stale-immediate or prefetch) of the query in `d`. A key that failed lately is
+   * not asked again before its recheck time (RFC 8767's failure recheck timer). */
+  private refresh(zone: ZoneRuntime, d: Decision, prefetch: boolean): void {
+    if (this.inflight.has(d.key) || this.failures.has(d.key, performance.now())) return;
     if (!zone.forwarder.tryAcquire()) return;
     if (prefetch) this.stats.prefetch(zone.index);
     this.garbageEvents++;
-    zone.forwarder.forward(this.startInflight(key, zone));
+    zone.forwarder.forward(this.startInflight(d, zone));
   }
 }

@@ -1,7 +1,7 @@
 // One upstream query in flight for a cache key, and the clients waiting for it (CoreDNS's cache item
 // role on the miss side): the verdict on each upstream reply, then caching it and answering every
 // waiter, or answering them all when resolution failed.
-import { R, Status, Rcode, Prepared, type Core } from "../core";
+import { R, Rcode, Prepared, type Core } from "../core";
 import type { Clock } from "../clock";
 import type { Logger } from "../log";
 import type { ZoneRuntime } from "./zone-runtime";
@@ -41,6 +41,7 @@ export interface InflightContext {
 export class Inflight implements ForwardTask {
   readonly waiters: Waiter[] = [];
   private rcodeOnly = false;
+  private rcode = 0;
   private sentLen = 0;
 
   constructor(
@@ -54,18 +55,20 @@ export class Inflight implements ForwardTask {
   /** The verdict on an upstream reply's bytes (see ReplyClass); the forwarder decides what follows. */
   classify(reply: Uint8Array, sent: Uint8Array, via: Upstream, tcp: boolean): { cls: ReplyClass; rcode: number } {
     const { core, stats, log, opts } = this.ctx;
-    const res = core.res;
     const code = core.prepare(reply, sent, this.exactCase, this.zone.settings.cacheDurationInSeconds, opts.negativeTtlWithoutSoa);
     if (code < 0) {
       stats.upstreamDrops++;
       log.debug("upstream reply dropped", { upstream: via.name, code });
       return { cls: ReplyClass.Drop, rcode: 0 };
     }
-    const rcode = res[R.RCODE];
+    // the result words, read once right after prepare()
+    const rcode = core.res[R.RCODE];
+    const truncated = core.res[R.TC] === 1;
     if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) return { cls: ReplyClass.ServerFailure, rcode };
     if (rcode === Rcode.FORMERR || rcode === Rcode.NOTIMP || rcode > 15) return { cls: ReplyClass.Rejected, rcode };
-    if (code !== Prepared.RCODE_ONLY && res[R.TC] === 1 && !tcp) return { cls: ReplyClass.Truncated, rcode };
+    if (code !== Prepared.RCODE_ONLY && truncated && !tcp) return { cls: ReplyClass.Truncated, rcode };
     this.rcodeOnly = code === Prepared.RCODE_ONLY;
+    this.rcode = rcode;
     this.sentLen = sent.length;
     return { cls: ReplyClass.Answer, rcode };
   }
@@ -74,7 +77,7 @@ export class Inflight implements ForwardTask {
   accept(): void {
     const { core, clock, failures } = this.ctx;
     const zone = this.zone;
-    const rcode = core.res[R.RCODE];
+    const rcode = this.rcode;
     this.finish();
     failures.delete(this.key);
     if (this.rcodeOnly) {
@@ -112,7 +115,7 @@ export function answerFailure(ctx: InflightContext, zone: ZoneRuntime, w: Waiter
   const { core, clock, stats } = ctx;
   if (w.stale) {
     const n = core.handle(w.query, clock.nowSeconds(), zone.set, w.tcp);
-    const len = n > 0 ? n : core.res[R.STATUS] === Status.STALE ? core.res[R.OUT_LEN] : 0;
+    const len = n > 0 ? n : n < 0 ? core.decision().staleLength : 0;
     if (len > 0) {
       stats.stale(zone.index);
       stats.response(zone.set, zone.index, core.mem[core.OUT + 3] & 0xf);
