@@ -293,3 +293,18 @@ test("the hash seed is chosen per process: the same name hashes differently in t
   }
   expect(hashes.size).toBe(3);
 });
+
+describe("a snapshot walk and an admin flush keep their own cursors", () => {
+  test("flushing a name from inside forEachRecord neither restarts nor cuts the walk", () => {
+    const names = ["w1.example.com", "w2.example.com", "w3.example.com", "w4.example.com"];
+    for (const n of names) prime(core, n, { now: T0, answers: [a(n, 300)] });
+    let visited = 0;
+    core.forEachRecord(() => {
+      visited++;
+      // an admin flush walks the whole ring itself; the snapshot walk must go on where it was
+      if (visited === 1) expect(core.flushName("w4.example.com")).toBe(1);
+    });
+    expect(visited).toBe(3); // w1, w2, w3; w4 was gone before the walk reached it
+    expect(core.stats().entries).toBe(3);
+  });
+});
