@@ -35,14 +35,12 @@ import { summarize } from "./appliance/summary";
 import { handlerOptions, tcpBudgetLimits } from "./appliance/component-options";
 import { restoreSnapshot, saveSnapshot, type SlicedRestore } from "./appliance/warm-restart";
 
-export { HEALTH_NAME } from "./config/zone-plan";
-export type { BoundListener } from "./appliance/dns-listeners";
-export type { ApplianceOptions } from "./appliance/options";
 import type { ApplianceOptions } from "./appliance/options";
+export { HEALTH_NAME } from "./config/zone-plan";
+export type { BoundListener, ApplianceOptions };
 
 /** A config's parts built beside the running ones: nothing live has changed yet. */
 interface Plan extends UpstreamPlan { config: EffectiveConfig; zones: ZonePlan; hosts: HostsLoad }
-
 type ReloadResult = { ok: true; summary: ReturnType<Appliance["summary"]> } | { ok: false; errors: string[] };
 
 export class Appliance implements AdminDeps {
@@ -91,10 +89,11 @@ export class Appliance implements AdminDeps {
     app.core.stageZones(plan.zones.zones, plan.zones.rules);
     plan.hosts = app.hosts.stageOrEmpty(plan.hosts); // no overlay beats no DNS: the watcher retries
     app.commit(plan, null);
+    if (c.cache.snapshotPath && !o.takeover) handler.restoreGate.arm(); // the loops may hand off misses before the restore starts
     try {
       await app.bindFor(c, async () => { if (udpPath.ffi?.tookOver) await evictRunning(c, 1, o.log); }).then((b) => b.commit());
       udpPath.ffi?.releaseTakeovers();
-      if (c.cache.snapshotPath) app.restoring = restoreSnapshot(o.runtime, core, c.cache.snapshotPath, app.zoneRefs, () => clock.nowSeconds(), o.log);
+      if (c.cache.snapshotPath) app.restoring = restoreSnapshot(o.runtime, core, c.cache.snapshotPath, app.zoneRefs, () => clock.nowSeconds(), o.log, handler.restoreGate);
     } catch (e) {
       app.closeAll();
       throw e;

@@ -235,7 +235,8 @@ suite("inside a 128 MiB memory cgroup", () => {
     const { m, bed } = await abuse("8 full-cache snapshot restore", async (b) => {
       const r = await b.restart();
       const written = /"msg":"cache snapshot written".*?"entries":(\d+)/.exec(r.output);
-      await sleep(500);
+      // the restore runs in slices once the listeners serve: a full cache takes up to a second or so
+      for (let i = 0; i < 100 && !/"msg":"cache snapshot restored"/.test(b.bin.output()); i++) await sleep(50);
       const restored = /"msg":"cache snapshot restored".*?"entries":(\d+)/.exec(b.bin.output());
       return { exit: r.exit, snapshotEntries: written ? Number(written[1]) : null, restoredEntries: restored ? Number(restored[1]) : null, readyMs: r.readyMs };
     }, {

@@ -12,6 +12,7 @@ import { ipBytes } from "../addr";
 import { DataPathStats } from "./stats";
 import { frame } from "../dns/framing";
 import { QueryLog } from "./query-log";
+import { RestoreGate } from "./restore-gate";
 
 export type { Send };
 
@@ -46,6 +47,8 @@ export class QueryHandler implements InflightContext {
   allStats(): DataPathStats { const o = this.otherStats(); return o.length ? DataPathStats.total([this.stats, ...o]) : this.stats; }
   /** False while shutting down: new queries are dropped, answers to those in flight still go out. */
   receiving = true;
+  /** Holds misses for a moment while the snapshot is restored. */
+  readonly restoreGate = new RestoreGate();
 
   constructor(
     readonly core: Core,
@@ -142,6 +145,14 @@ export class QueryHandler implements InflightContext {
     if (refresh) this.refresh(zone!, refresh, true);
   }
 
+  // A query held while the snapshot was restored, asked of the cache again (counted once, timed from
+  // its arrival); `send` takes the bare answer (framed for TCP by the caller's wrapper).
+  private again(set: number, msg: Uint8Array, tcp: boolean, send: Send, addr: string, port: number, started: number): void {
+    const n = this.core.handle(msg, this.clock.nowSeconds(), set, tcp);
+    if (n > 0) { send(this.core.out(n)); this.answered(set, msg, tcp, addr, port, n, started); }
+    else if (n < 0) this.slow(set, msg, tcp, send, addr, port, started);
+  }
+
   // Answers given before a zone matched (FORMERR, NOTIMP, REFUSED, special names) are logged when any
   // zone of the listener set logs every query.
   private logsAll(set: number): boolean {
@@ -153,6 +164,7 @@ export class QueryHandler implements InflightContext {
     const core = this.core;
     const d = core.decision();
     const status = d.status;
+    if (status !== Status.HEALTH && this.restoreGate.park(msg, (copy) => this.again(set, copy, tcp, send, addr, port, started))) return;
     if (status === Status.HEALTH) {
       this.stats.health++;
       const n = core.answerHealth(msg, ipBytes(addr));
