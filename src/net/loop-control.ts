@@ -2,10 +2,8 @@
 // the loop's eventfd, the loop's state, and counters the loop publishes after every batch.
 export const CTRL_COMMAND = 0;
 export const CTRL_STATE = 1;
-/** hand-offs posted to the owner and not yet served (the loop adds, the owner subtracts) */
-export const CTRL_PENDING = 2;
 /** More hand-offs waiting than this and the loop drops the next ones (counted): a miss flood must
- * not queue messages on the main thread without bound. */
+ * not queue datagrams for the main thread without bound (the hand-off ring also bounds their bytes). */
 export const MAX_PENDING_HANDOFFS = 1024;
 export const CTRL_WORDS = 4;
 

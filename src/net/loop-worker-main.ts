@@ -1,14 +1,13 @@
 // The body of a UDP loop Worker: opens libc for this thread, makes the handler with the factory it is
-// given, then runs the loop until the owner's command ends it. Messages to the owner: ready, handoff,
-// done, failed. loop-worker.ts (a handler module named at run time) and the product's own Worker
+// given, then runs the loop until the owner's command ends it. Messages to the owner: ready, wake
+// (drain the hand-off ring), done, failed. loop-worker.ts (a handler module named at run time) and the product's own Worker
 // (a handler imported statically, as a compiled binary needs) both run it.
 import { openLibcNet } from "./libc-net";
 import { layoutFor } from "./layout";
-import { UdpLoop, type HandedOff } from "./udp-loop";
+import { UdpLoop } from "./udp-loop";
 import type { BatchContext, BatchHandlerFactory } from "./batch-handler";
 import type { LoopInit } from "./loop-init";
 import { STATE_FAILED, CTRL_STATE } from "./loop-control";
-import { collectThreadGarbage } from "../runtime/thread-gc";
 
 export interface WorkerScope { onmessage: ((ev: MessageEvent) => void) | null; postMessage(m: unknown, transfer?: Transferable[]): void }
 
@@ -27,7 +26,8 @@ async function start(scope: WorkerScope, init: LoopInit, pick: (init: LoopInit) 
     const layout = layoutFor(init.arch);
     if (!layout) throw new Error(`no layout for ${init.arch}`);
     const factory = await pick(init);
-    const owned = new UdpLoop(lib, layout, init, (d: HandedOff) => scope.postMessage({ type: "handoff", datagram: d }, [d.address.buffer, d.data.buffer]), collectThreadGarbage);
+    const wake = { type: "wake" };
+    const owned = new UdpLoop(lib, layout, init, () => scope.postMessage(wake));
     loop = owned;
     const ctx: BatchContext = {
       slots: init.slots,

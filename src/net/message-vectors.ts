@@ -72,6 +72,8 @@ export class MessageVectors {
   sourceLength(i: number): number { return this.view.getUint32(this.recvAt + this.layout.mmsghdr.size * i + this.layout.msghdr.namelen, true); }
   /** The source address of recv entry i (a view: copy what you keep). */
   source(i: number): Uint8Array { return this.bytes.subarray(this.namesAt + NAME_STRIDE * i, this.namesAt + NAME_STRIDE * i + Math.min(this.sourceLength(i), SOCKADDR_MAX)); }
+  /** Where in `bytes` the source address of recv entry i starts (sourceLength(i) bytes, at most SOCKADDR_MAX). */
+  sourceAt(i: number): number { return this.namesAt + NAME_STRIDE * i; }
   /** The kernel rewrote msg_namelen with the real length: restore the room before the next recvmmsg. */
   resetSourceLength(i: number): void { this.view.setUint32(this.recvAt + this.layout.mmsghdr.size * i + this.layout.msghdr.namelen, SOCKADDR_MAX, true); }
 

@@ -1,5 +1,6 @@
 // The owner's side of a UDP loop: starts the Worker, commands it through the eventfd and the shared
-// command word, receives handed-off datagrams (the miss path) and sends their answers later.
+// command word, drains the hand-off ring (the miss path) when the loop wakes it and sends the answers
+// later.
 import type { LibcNet } from "./libc-net";
 import { lastError } from "./libc-net";
 import type { NetLayout } from "./layout";
@@ -8,10 +9,11 @@ import { checkSlotRegion } from "./slots";
 import type { HandedOff, LoopEnd } from "./udp-loop";
 import type { LoopInit } from "./loop-init";
 import {
-  COMMAND_DRAIN_AND_CLOSE, COMMAND_DRAIN_AND_STOP, COMMAND_STOP, CTRL_COMMAND, CTRL_PENDING, CTRL_STATE, CTRL_WORDS, STATE_CLOSED, STATE_FAILED,
+  COMMAND_DRAIN_AND_CLOSE, COMMAND_DRAIN_AND_STOP, COMMAND_STOP, CTRL_COMMAND, CTRL_STATE, CTRL_WORDS, STATE_CLOSED, STATE_FAILED,
   STAT_COUNT, readStats, type LoopStats,
 } from "./loop-control";
 import { ECONNREFUSED, EFD_CLOEXEC, EFD_NONBLOCK, MSG_DONTWAIT, MSG_NOSIGNAL } from "./constants";
+import { HandOffRingReader, RING_MAX_RECORDS, createHandOffRing, type RingRecord } from "./handoff-ring";
 
 export interface UdpLoopOptions {
   /** the loop's sockets (created or adopted); the loop owns them from now on */
@@ -31,8 +33,9 @@ export interface UdpLoopOptions {
 export interface LoopReport { readonly end: LoopEnd; readonly stats: LoopStats }
 
 export class UdpLoopHandle {
-  /** datagrams the handler handed off; answer with sendTo (or drop them) */
+  /** datagrams the handler handed off, oldest first; answer with sendTo (or drop them) */
   onHandOff: ((d: HandedOff) => void) | null = null;
+  private readonly ring: HandOffRingReader;
   private readonly one = new Uint8Array(8);
   private finished = false;
   readonly done: Promise<LoopReport>;
@@ -40,7 +43,8 @@ export class UdpLoopHandle {
   private rejectDone!: (e: Error) => void;
 
   private constructor(private readonly lib: LibcNet, private readonly worker: Worker, readonly fds: readonly number[],
-    private readonly controlFd: number, private readonly ctrl: Int32Array, private readonly statWords: Float64Array) {
+    private readonly controlFd: number, private readonly ctrl: Int32Array, private readonly statWords: Float64Array, ring: SharedArrayBuffer) {
+    this.ring = new HandOffRingReader(ring);
     new DataView(this.one.buffer).setBigUint64(0, 1n, true);
     this.done = new Promise((resolve, reject) => { this.resolveDone = resolve; this.rejectDone = reject; });
     this.done.catch(() => {}); // a failure is also reported to whoever awaits ready/stop
@@ -54,23 +58,22 @@ export class UdpLoopHandle {
     if (controlFd < 0) throw new Error(`eventfd: ${lastError(lib)}`);
     const ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_WORDS));
     const stats = new Float64Array(new SharedArrayBuffer(8 * STAT_COUNT));
+    const ring = createHandOffRing();
     const worker = new Worker(options.workerUrl ?? new URL("./loop-worker.ts", import.meta.url).href, { type: "module" });
-    const handle = new UdpLoopHandle(lib, worker, options.fds, controlFd, ctrl, stats);
+    const handle = new UdpLoopHandle(lib, worker, options.fds, controlFd, ctrl, stats, ring);
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("the UDP loop did not start in time")), options.startTimeoutMs ?? 10_000);
       worker.onmessage = (ev: MessageEvent) => {
         const m = ev.data;
         if (m.type === "ready") { clearTimeout(timer); resolve(); }
-        else if (m.type === "handoff") {
-          try { handle.onHandOff?.(m.datagram); } finally { Atomics.sub(ctrl, CTRL_PENDING, 1); }
-        }
-        else if (m.type === "done") handle.finish({ end: m.end, stats: handle.stats() });
+        else if (m.type === "wake") handle.drainRing();
+        else if (m.type === "done") { handle.drainRing(true); handle.finish({ end: m.end, stats: handle.stats() }); }
         else if (m.type === "failed") { clearTimeout(timer); const e = new Error(`UDP loop failed: ${m.message}`); reject(e); handle.fail(e); }
       };
       worker.onerror = (ev: ErrorEvent) => { clearTimeout(timer); const e = new Error(`UDP loop Worker: ${ev.message}`); reject(e); handle.fail(e); };
     });
     const init: LoopInit = {
-      arch: layout.arch, fds: [...options.fds], controlFd, slots: options.slots, ctrl, stats,
+      arch: layout.arch, fds: [...options.fds], controlFd, slots: options.slots, ctrl, stats, ring,
       batchesPerWake: options.batchesPerWake, drainBatches: options.drainBatches,
       handler: { module: options.handler.module, export: options.handler.export ?? "createBatchHandler", options: options.handler.options },
     };
@@ -80,6 +83,33 @@ export class UdpLoopHandle {
   }
 
   stats(): LoopStats { return readStats(this.statWords); }
+
+  /** Records in the hand-off ring not yet served. */
+  get handOffsWaiting(): number { return this.ring.waiting; }
+
+  private readonly serveRecord = (r: RingRecord): void => {
+    this.onHandOff?.({ fd: this.fds[r.socket], socket: r.socket, address: r.address.slice(), data: r.data.slice(), truncated: r.truncated, kind: r.kind });
+  };
+
+  private readonly drainLater = (): void => this.drainRing();
+
+  // Serves what the ring holds, at most RING_MAX_RECORDS per event-loop turn (then it yields and comes
+  // back), until it is empty and the loop knows to wake this thread again. `all`: the loop has left;
+  // everything is served now.
+  private drainRing(all = false): void {
+    let served = 0;
+    for (;;) {
+      try {
+        served += this.ring.drain(this.serveRecord, all ? Infinity : RING_MAX_RECORDS - served);
+      } catch {
+        served++; // a throwing onHandOff loses only its own datagram (counted as served)
+        continue;
+      }
+      if (all) { if (this.ring.waiting === 0) return; continue; }
+      if (served >= RING_MAX_RECORDS) { setTimeout(this.drainLater, 0); return; }
+      if (!this.ring.idleUnlessMore()) return;
+    }
+  }
 
   /** Whether the loop closed its sockets (their fd numbers may belong to something else now). */
   get socketsClosed(): boolean { return Atomics.load(this.ctrl, CTRL_STATE) === STATE_CLOSED; }

@@ -1,15 +1,17 @@
 // The data-path loop, run on a dedicated thread: epoll over the loop's UDP sockets and a control
 // eventfd; a readable socket is read with recvmmsg straight into the slots, the handler answers in
-// place, one sendmmsg sends the answers. Nothing here allocates per datagram.
+// place, one sendmmsg sends the answers; what the handler hands off is copied into the hand-off ring
+// (one wake message to the owner per batch at most). Nothing here allocates per datagram.
 import type { LibcNet } from "./libc-net";
 import { lastError } from "./libc-net";
 import type { NetLayout } from "./layout";
 import { MessageVectors, epollEvent } from "./message-vectors";
-import { EAGAIN, ECONNREFUSED, EINTR, EPOLLIN, EPOLL_CLOEXEC, EPOLL_CTL_ADD, MSG_DONTWAIT, MSG_TRUNC } from "./constants";
+import { EAGAIN, ECONNREFUSED, EINTR, EPOLLIN, EPOLL_CLOEXEC, EPOLL_CTL_ADD, MSG_DONTWAIT, MSG_TRUNC, SOCKADDR_MAX } from "./constants";
 import { META_FLAGS, META_IN_LEN, META_OUT_LEN, META_SOCKET, SLOT_TRUNCATED, checkSlotRegion, type SlotRegion } from "./slots";
 import {
-  COMMAND_DRAIN_AND_CLOSE, COMMAND_RUN, COMMAND_STOP, CTRL_COMMAND, CTRL_PENDING, CTRL_STATE, MAX_PENDING_HANDOFFS, STAT, STATE_CLOSED, STATE_RUNNING, STATE_STOPPED,
+  COMMAND_DRAIN_AND_CLOSE, COMMAND_RUN, COMMAND_STOP, CTRL_COMMAND, CTRL_STATE, STAT, STATE_CLOSED, STATE_RUNNING, STATE_STOPPED,
 } from "./loop-control";
+import { HandOffRingWriter } from "./handoff-ring";
 import type { BatchHandler } from "./batch-handler";
 
 export interface UdpLoopConfig {
@@ -18,19 +20,19 @@ export interface UdpLoopConfig {
   readonly slots: SlotRegion;
   readonly ctrl: Int32Array;
   readonly stats: Float64Array;
+  /** the hand-off ring (createHandOffRing) the owner drains */
+  readonly ring: SharedArrayBuffer;
   /** recvmmsg batches per socket per wake-up before the other sockets get a turn */
   readonly batchesPerWake?: number;
   /** batches read at most while draining (a socket that still receives would never run dry) */
   readonly drainBatches?: number;
 }
 
-/** `kind`: what the owner is asked to do with it, the handler's own code (0 when it gave none). */
+/** A handed-off datagram as the owner gets it (its own copies). `kind`: what the owner is asked to do
+ * with it, the handler's own code (0 when it gave none). */
 export interface HandedOff { fd: number; socket: number; address: Uint8Array; data: Uint8Array; truncated: boolean; kind: number }
 
 export type LoopEnd = "stopped" | "closed";
-
-const HANDOFFS_PER_COLLECTION = 2048;
-const COLLECT_MIN_MS = 100;
 
 export class UdpLoop {
   private readonly vectors: MessageVectors;
@@ -45,11 +47,14 @@ export class UdpLoop {
   private received = 0; private answered = 0; private batches = 0; private truncated = 0; private handedOff = 0;
   private sendErrors = 0; private receiveErrors = 0; private handlerErrors = 0; private drained = 0; private wakeups = 0;
   private handOffsDropped = 0;
-  private handedOffAtCollection = 0;
-  private collectedAt = 0;
+  private readonly ring: HandOffRingWriter;
+  /** records written since the owner was last woken */
+  private unannounced = false;
 
+  /** `wake`: tells the owner to drain the ring (one message); called at most once per batch. */
   constructor(private readonly lib: LibcNet, layout: NetLayout, private readonly cfg: UdpLoopConfig,
-    private readonly post: (d: HandedOff) => void, private readonly collect: () => void = () => {}) {
+    private readonly wake: () => void) {
+    this.ring = new HandOffRingWriter(cfg.ring);
     checkSlotRegion(cfg.slots);
     const s = cfg.slots;
     this.count = s.count;
@@ -80,34 +85,19 @@ export class UdpLoop {
     this.epfd = -1;
   }
 
-  /** For the handler's context: slot i's bytes and source to the owner (copies; the slot is reused). */
+  /** For the handler's context: slot i's bytes (from `offset` on) and source to the owner, copied into
+   * the ring (the slot is reused); dropped and counted when the ring is full. */
   handOff(i: number, kind = 0, offset = 0): void {
-    if (!(i >= 0 && i < this.count)) return;
-    if (Atomics.load(this.cfg.ctrl, CTRL_PENDING) >= MAX_PENDING_HANDOFFS) { this.handOffsDropped++; return; }
-    Atomics.add(this.cfg.ctrl, CTRL_PENDING, 1);
+    if (!(i >= 0 && i < this.count) || !(offset >= 0 && offset < this.slotSize)) return;
     const m = this.metaWord + 4 * i;
     const start = this.cfg.slots.dataOffset + i * this.slotSize + offset;
-    const socket = this.words[m + (META_SOCKET >> 2)];
-    this.post({
-      fd: this.cfg.fds[socket], socket,
-      address: this.vectors.source(i).slice(),
-      data: this.bytes.slice(start, Math.min(start + this.words[m + (META_IN_LEN >> 2)], this.cfg.slots.dataOffset + (i + 1) * this.slotSize)),
-      truncated: (this.words[m + (META_FLAGS >> 2)] & SLOT_TRUNCATED) !== 0,
-      kind,
-    });
+    const end = Math.min(start + this.words[m + (META_IN_LEN >> 2)], this.cfg.slots.dataOffset + (i + 1) * this.slotSize);
+    const v = this.vectors;
+    const written = this.ring.write(this.bytes, start, end - start, v.bytes, v.sourceAt(i), Math.min(v.sourceLength(i), SOCKADDR_MAX),
+      kind, (this.words[m + (META_FLAGS >> 2)] & SLOT_TRUNCATED) !== 0, this.words[m + (META_SOCKET >> 2)]);
+    if (!written) { this.handOffsDropped++; return; }
     this.handedOff++;
-    this.collectAfterHandOffs();
-  }
-
-  // every hand-off leaves its two copies' wrappers in this thread's heap, which nobody else collects:
-  // a full collection after each HANDOFFS_PER_COLLECTION of them, at most every COLLECT_MIN_MS
-  private collectAfterHandOffs(): void {
-    if (this.handedOff - this.handedOffAtCollection < HANDOFFS_PER_COLLECTION) return;
-    const now = performance.now();
-    if (now - this.collectedAt < COLLECT_MIN_MS) return;
-    this.handedOffAtCollection = this.handedOff;
-    this.collectedAt = now;
-    this.collect();
+    this.unannounced = true;
   }
 
   /** Serves until the owner's command says otherwise. */
@@ -192,6 +182,10 @@ export class UdpLoop {
     } catch {
       this.handlerErrors++;
       for (let i = 0; i < n; i++) w[this.metaWord + 4 * i + (META_OUT_LEN >> 2)] = 0;
+    }
+    if (this.unannounced) {
+      this.unannounced = false;
+      if (this.ring.claimWake()) this.wake();
     }
     let k = 0;
     for (let i = 0; i < n; i++) {
