@@ -107,8 +107,8 @@ export class HandOffRingWriter {
   }
 }
 
-/** One record as the owner sees it: views into the ring, valid only inside the visitor's call. */
-export interface RingRecord { socket: number; kind: number; truncated: boolean; address: Uint8Array; data: Uint8Array }
+/** One record as the owner gets it: its own copies of the address and the data. */
+export type RingVisitor = (socket: number, kind: number, truncated: boolean, address: Uint8Array, data: Uint8Array) => void;
 
 /** The owner's side. */
 export class HandOffRingReader {
@@ -128,9 +128,9 @@ export class HandOffRingReader {
   /** Records written and not yet drained. */
   get waiting(): number { return Atomics.load(this.ctrl, RECORDS); }
 
-  /** Hands up to `max` records, oldest first, to `visit` (which must copy what it keeps); returns how
-   * many. A record stops counting against the bound once `visit` returns (or throws). */
-  drain(visit: (r: RingRecord) => void, max = Infinity): number {
+  /** Hands up to `max` records, oldest first, to `visit`; returns how many. A record stops counting
+   * against the bound once `visit` returns (or throws). */
+  drain(visit: RingVisitor, max = Infinity): number {
     let n = 0;
     while (n < max) {
       const head = Atomics.load(this.ctrl, HEAD) >>> 0;
@@ -140,13 +140,10 @@ export class HandOffRingReader {
       if (this.words[w + 1] === PAD) { this.advance(rec); continue; }
       const dataLen = this.words[w + 1], meta = this.words[w + 2];
       const addrLen = (meta >>> 16) & 0xff;
-      const r: RingRecord = {
-        socket: this.words[w + 3], kind: meta & 0xffff, truncated: (meta & TRUNCATED_BIT) !== 0,
-        address: this.bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + addrLen),
-        data: this.bytes.subarray(at + DATA_AT, at + DATA_AT + dataLen),
-      };
+      const address = this.bytes.slice(at + RECORD_HEADER, at + RECORD_HEADER + addrLen);
+      const data = this.bytes.slice(at + DATA_AT, at + DATA_AT + dataLen);
       n++;
-      try { visit(r); } finally {
+      try { visit(this.words[w + 3], meta & 0xffff, (meta & TRUNCATED_BIT) !== 0, address, data); } finally {
         this.advance(rec);
         Atomics.sub(this.ctrl, RECORDS, 1);
       }

@@ -13,7 +13,7 @@ import {
   STAT_COUNT, readStats, type LoopStats,
 } from "./loop-control";
 import { ECONNREFUSED, EFD_CLOEXEC, EFD_NONBLOCK, MSG_DONTWAIT, MSG_NOSIGNAL } from "./constants";
-import { HandOffRingReader, RING_MAX_RECORDS, createHandOffRing, type RingRecord } from "./handoff-ring";
+import { HandOffRingReader, RING_MAX_RECORDS, createHandOffRing, type RingVisitor } from "./handoff-ring";
 
 export interface UdpLoopOptions {
   /** the loop's sockets (created or adopted); the loop owns them from now on */
@@ -87,8 +87,8 @@ export class UdpLoopHandle {
   /** Records in the hand-off ring not yet served. */
   get handOffsWaiting(): number { return this.ring.waiting; }
 
-  private readonly serveRecord = (r: RingRecord): void => {
-    this.onHandOff?.({ fd: this.fds[r.socket], socket: r.socket, address: r.address.slice(), data: r.data.slice(), truncated: r.truncated, kind: r.kind });
+  private readonly serveRecord: RingVisitor = (socket, kind, truncated, address, data) => {
+    this.onHandOff?.({ fd: this.fds[socket], socket, address, data, truncated, kind });
   };
 
   private readonly drainLater = (): void => this.drainRing();
