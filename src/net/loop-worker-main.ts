@@ -1,7 +1,7 @@
 // The body of a UDP loop Worker: opens libc for this thread, makes the handler with the factory it is
 // given, then runs the loop until the owner's command ends it. Messages to the owner: ready, wake
-// (drain the hand-off ring), done, failed. loop-worker.ts (a handler module named at run time) and the product's own Worker
-// (a handler imported statically, as a compiled binary needs) both run it.
+// (drain the hand-off ring), done, failed. loop-worker.ts (a handler module named at run time) and the
+// product's own Worker (a handler imported statically, as a compiled binary needs) both run it.
 import { openLibcNet } from "./libc-net";
 import { layoutFor } from "./layout";
 import { UdpLoop } from "./udp-loop";
