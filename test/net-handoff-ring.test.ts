@@ -82,12 +82,13 @@ describe("bounds", () => {
     expect(loop.handOffsWaiting).toBe(0);
   });
 
-  test(`small datagrams: at most ${MAX_PENDING_HANDOFFS} records wait, whatever bytes are left`, async () => {
+  test(`small datagrams: at most ${MAX_PENDING_HANDOFFS} records wait (the smallest record, 64 octets, fills the ring with as many)`, async () => {
     const { sock, loop, c } = await startLoop({ missByte: M });
     let served = 0;
     loop.onHandOff = () => { served++; };
-    const sent = 2500;
-    for (let i = 0; i < sent; i++) c.send(miss(i, 12), sock.port, "127.0.0.1");
+    const sent = 6000;
+    for (let i = 0; i < sent; i++) c.send(miss(i, 12), sock.port, "127.0.0.1"); // 64-octet records: 4,096 fill the ring
+    expect(MAX_PENDING_HANDOFFS * 64).toBe(RING_BYTES);
     busy(1000);
     expect(await until(() => loop.stats().received === sent && served + loop.stats().handOffsDropped === sent)).toBe(true);
     expect(served).toBe(MAX_PENDING_HANDOFFS);

@@ -3,8 +3,11 @@
 export const CTRL_COMMAND = 0;
 export const CTRL_STATE = 1;
 /** More hand-offs waiting than this and the loop drops the next ones (counted): a miss flood must
- * not queue datagrams for the main thread without bound (the hand-off ring also bounds their bytes). */
-export const MAX_PENDING_HANDOFFS = 1024;
+ * not queue datagrams for the main thread without bound. The hand-off ring's byte budget binds first
+ * for any datagram over 16 octets (4,096 of the smallest records, 64 octets, fill its 256 KiB). Room for
+ * a restart's backlog: the kernel queues ~1,000 queries at 2,000 QPS while no process reads, all misses
+ * until the snapshot is restored, and the loop hands them off faster than the main thread serves. */
+export const MAX_PENDING_HANDOFFS = 4096;
 export const CTRL_WORDS = 4;
 
 export const COMMAND_RUN = 0;
