@@ -48,7 +48,7 @@ export function renderServerMetrics(o: Exposition, v: ServerMetricsView): void {
   for (const r of CLOSE_REASONS) o.sample("localdns_tcp_connections_closed_total", { reason: r }, tcp.closed[r]);
   o.family("localdns_dropped_packets_total", "counter", "Packets dropped without an answer (shorter than a header, or not a query).");
   o.sample("localdns_dropped_packets_total", {}, s.dropped);
-  o.family("localdns_udp_handoffs_dropped_total", "counter", "Queries the FFI loop dropped because 1,024 already waited for the main thread's request flow.");
+  o.family("localdns_udp_handoffs_dropped_total", "counter", "Queries the FFI loop dropped because its hand-off ring to the main thread's request flow was full (4,096 queries or 256 KiB).");
   o.sample("localdns_udp_handoffs_dropped_total", {}, s.handOffsDropped);
   o.family("localdns_failure_cache_hits_total", "counter", "Queries answered from the failure cache (a recent resolution failure) without asking upstream.");
   o.sample("localdns_failure_cache_hits_total", {}, v.failures.hits);
