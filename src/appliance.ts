@@ -34,7 +34,7 @@ import { evictRunning } from "./appliance/takeover";
 import { summarize } from "./appliance/summary";
 import { handlerOptions, tcpBudgetLimits } from "./appliance/component-options";
 import { restoreSnapshot, saveSnapshot, type SlicedRestore } from "./appliance/warm-restart";
-
+import { warnRestartOnly } from "./appliance/restart-only";
 import type { ApplianceOptions } from "./appliance/options";
 export { HEALTH_NAME } from "./config/zone-plan";
 export type { BoundListener, ApplianceOptions };
@@ -201,7 +201,7 @@ export class Appliance implements AdminDeps {
       return this.rejected([(e as Error).message]);
     }
     this.commit(plan, bound);
-    if (c.cache.maxBytes !== prev.cache.maxBytes) this.log.warn("cache.maxBytes changes take effect at the next restart", { running: prev.cache.maxBytes });
+    warnRestartOnly(prev, c, this.log);
     Object.assign(this.reloads, { ok: this.reloads.ok + 1, lastAt: Date.now(), lastOk: true });
     this.log.info("config reloaded", this.summary());
     return { ok: true, summary: this.summary() };

@@ -24,7 +24,7 @@ export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHan
     if (activation.fds.length) throw new Error(`socket activation passed ${activation.fds.length} socket(s), but the FFI data path that serves them cannot run: ${net.reason}`);
     return { ffi: null, inherited: new Map(), description: `runtime sockets (FFI data path not used: ${net.reason})`, takeover: false };
   }
-  const ffi = new FfiUdpPath(net, core, handler, log, c.server.receiveBufferBytes, takeover);
+  const ffi = new FfiUdpPath(net, core, handler, log, c.server.receiveBufferBytes, takeover, c.server.workers);
   handler.otherStats = () => ffi.loopStats();
   const inherited: InheritedFds = new Map();
   if (activation.fds.length) {
@@ -35,5 +35,6 @@ export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHan
     const missing = endpoints.filter((e) => !inherited.has(formatEndpoint(e))).map(formatEndpoint);
     if (missing.length) log.warn("socket activation: listeners not passed by systemd are bound here (a restart will lose their queries); regenerate localdns.socket", { listeners: missing });
   }
-  return { ffi, inherited, takeover, description: `ffi (recvmmsg/sendmmsg on a loop thread${activation.fds.length ? `, ${activation.fds.length} socket(s) from systemd` : ""})` };
+  const threads = c.server.workers === 1 ? "a loop thread" : `${c.server.workers} loop threads`;
+  return { ffi, inherited, takeover, description: `ffi (recvmmsg/sendmmsg on ${threads}${activation.fds.length ? `, ${activation.fds.length} socket(s) from systemd` : ""})` };
 }

@@ -38,7 +38,7 @@ export interface EffectiveConfig {
     attemptTimeoutMs: number; deadlineMs: number; maxFails: number; healthCheckIntervalMs: number; tcpIdleTimeoutMs: number;
     tcpPoolSize: number; tcpPoolMax: number; tcpMaxAgeMs: number; tcpMaxQueries: number; randomizeCase: boolean;
   };
-  server: { maxUdpSize: number; tcpIdleTimeoutMs: number; maxTcpConnections: number; maxTcpBufferedBytes: number; shutdownGraceMs: number; receiveBufferBytes: number };
+  server: { maxUdpSize: number; tcpIdleTimeoutMs: number; maxTcpConnections: number; maxTcpBufferedBytes: number; shutdownGraceMs: number; receiveBufferBytes: number; workers: number };
 }
 
 export const DEFAULT_NXDOMAIN_RULES = [
@@ -290,6 +290,8 @@ export function buildConfig(json: unknown, readFile: FileReader, opts: BuildOpti
       // per UDP listener socket (FFI data path): ~4,500 queued queries of a burst instead of ~240 in
       // the kernel's 208 KiB default; 0 keeps the kernel's
       receiveBufferBytes: sv.receiveBufferBytes ?? 4 * 1024 * 1024,
+      // UDP loop threads on the FFI data path, each with its own SO_REUSEPORT socket per listener
+      workers: sv.workers ?? 1,
     },
   };
   if (errors.length) return { ok: false, errors };

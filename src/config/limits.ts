@@ -2,7 +2,7 @@
 // is one `run` (and every reload) can apply in full. The core's own limits are tested against the
 // compiled core in test/config-limits.test.ts.
 
-import { CoreLimits } from "../core-abi";
+import { CoreLimits, MAX_THREADS } from "../core-abi";
 
 /** Zones of both listener sets together (assembly/zones.ts MAX_ZONES). */
 export const CORE_MAX_ZONES = CoreLimits.ZONES;
@@ -31,3 +31,7 @@ export const HOSTS_MAX_ADDRESSES_PER_NAME = 64;
 export const HOSTS_MAX_ANSWERS = 2048;
 /** A snapshot larger than this is not read (a full cache of CACHE_MAX_BYTES writes less). */
 export const SNAPSHOT_MAX_BYTES = 2 * CACHE_MAX_BYTES;
+
+/** server.workers: UDP loop threads. Each holds one of the core's MAX_THREADS (9) scratch sets, the
+ * main thread one more, and a reload starts the new loops beside the old: 2 × 4 + 1 = 9. */
+export const MAX_UDP_WORKERS = (MAX_THREADS - 1) >> 1;

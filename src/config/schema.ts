@@ -1,7 +1,7 @@
 // The config file schema (valibot, strict: unknown keys are errors). A plain AKS localdnsconfig.json
 // (mode, vnetDNSOverrides, kubeDNSOverrides) is valid as it is; our own keys sit beside it.
 import * as v from "valibot";
-import { CACHE_MIN_BYTES, CACHE_MAX_BYTES } from "./limits";
+import { CACHE_MIN_BYTES, CACHE_MAX_BYTES, MAX_UDP_WORKERS } from "./limits";
 import { formatPath } from "./path";
 
 const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
@@ -93,6 +93,7 @@ export const ConfigFile = object({
       maxTcpBufferedBytes: v.optional(int(256 * 1024, 1 << 30)),
       shutdownGraceMs: v.optional(int(0, 60000)),
       receiveBufferBytes: v.optional(int(0, 256 * 1024 * 1024)),
+      workers: v.optional(int(1, MAX_UDP_WORKERS)),
     }),
   ),
 });

@@ -26,6 +26,8 @@ export const MSG_DONTWAIT = 0x40;
 export const MSG_NOSIGNAL = 0x4000;
 
 export const EPOLLIN = 0x1;
+/** wake one of the epoll instances watching the fd, not all (loops sharing one socket) */
+export const EPOLLEXCLUSIVE = 1 << 28;
 export const EPOLL_CTL_ADD = 1;
 export const EPOLL_CTL_DEL = 2;
 export const EPOLL_CLOEXEC = 0x80000;

@@ -18,6 +18,8 @@ import { HandOffRingReader, RING_MAX_RECORDS, createHandOffRing, type RingVisito
 export interface UdpLoopOptions {
   /** the loop's sockets (created or adopted); the loop owns them from now on */
   readonly fds: readonly number[];
+  /** per fd: other loops read it too, so each datagram wakes one of them (EPOLLEXCLUSIVE) */
+  readonly exclusive?: readonly boolean[];
   readonly slots: SlotRegion;
   /** module URL (e.g. new URL("./h.ts", import.meta.url).href) exporting the handler factory */
   readonly handler: { readonly module: string; readonly export?: string; readonly options?: unknown };
@@ -73,7 +75,7 @@ export class UdpLoopHandle {
       worker.onerror = (ev: ErrorEvent) => { clearTimeout(timer); const e = new Error(`UDP loop Worker: ${ev.message}`); reject(e); handle.fail(e); };
     });
     const init: LoopInit = {
-      arch: layout.arch, fds: [...options.fds], controlFd, slots: options.slots, ctrl, stats, ring,
+      arch: layout.arch, fds: [...options.fds], exclusive: options.exclusive ? [...options.exclusive] : undefined, controlFd, slots: options.slots, ctrl, stats, ring,
       batchesPerWake: options.batchesPerWake, drainBatches: options.drainBatches,
       handler: { module: options.handler.module, export: options.handler.export ?? "createBatchHandler", options: options.handler.options },
     };

@@ -6,7 +6,7 @@ import type { LibcNet } from "./libc-net";
 import { lastError } from "./libc-net";
 import type { NetLayout } from "./layout";
 import { MessageVectors, epollEvent } from "./message-vectors";
-import { EAGAIN, ECONNREFUSED, EINTR, EPOLLIN, EPOLL_CLOEXEC, EPOLL_CTL_ADD, MSG_DONTWAIT, MSG_TRUNC, SOCKADDR_MAX } from "./constants";
+import { EAGAIN, ECONNREFUSED, EINTR, EPOLLEXCLUSIVE, EPOLLIN, EPOLL_CLOEXEC, EPOLL_CTL_ADD, MSG_DONTWAIT, MSG_TRUNC, SOCKADDR_MAX } from "./constants";
 import { META_FLAGS, META_IN_LEN, META_OUT_LEN, META_SOCKET, SLOT_TRUNCATED, checkSlotRegion, type SlotRegion } from "./slots";
 import {
   COMMAND_DRAIN_AND_CLOSE, COMMAND_RUN, COMMAND_STOP, CTRL_COMMAND, CTRL_STATE, STAT, STATE_CLOSED, STATE_RUNNING, STATE_STOPPED,
@@ -16,6 +16,8 @@ import type { BatchHandler } from "./batch-handler";
 
 export interface UdpLoopConfig {
   readonly fds: readonly number[];
+  /** per fd: watched with EPOLLEXCLUSIVE (other loops read the same socket) */
+  readonly exclusive?: readonly boolean[];
   readonly controlFd: number;
   readonly slots: SlotRegion;
   readonly ctrl: Int32Array;
@@ -67,12 +69,12 @@ export class UdpLoop {
     this.epfd = lib.epollCreate1(EPOLL_CLOEXEC);
     if (this.epfd < 0) throw new Error(`epoll_create1: ${lastError(lib)}`);
     // tags: socket index, or fds.length for the control eventfd
-    cfg.fds.forEach((fd, i) => this.watch(fd, i, layout));
-    this.watch(cfg.controlFd, cfg.fds.length, layout);
+    cfg.fds.forEach((fd, i) => this.watch(fd, i, layout, cfg.exclusive?.[i] === true));
+    this.watch(cfg.controlFd, cfg.fds.length, layout, false);
   }
 
-  private watch(fd: number, tag: number, layout: NetLayout): void {
-    if (this.lib.epollCtl(this.epfd, EPOLL_CTL_ADD, fd, epollEvent(layout, EPOLLIN, tag)) !== 0) {
+  private watch(fd: number, tag: number, layout: NetLayout, exclusive: boolean): void {
+    if (this.lib.epollCtl(this.epfd, EPOLL_CTL_ADD, fd, epollEvent(layout, exclusive ? EPOLLIN | EPOLLEXCLUSIVE : EPOLLIN, tag)) !== 0) {
       const why = lastError(this.lib);
       this.lib.close(this.epfd);
       throw new Error(`epoll_ctl add fd ${fd}: ${why}`);

@@ -1,9 +1,10 @@
-// The FFI data path's owner on the main thread: binds (or adopts) the UDP listener sockets, runs one
-// loop Worker over all of them on a scratch set of the shared core, and serves what the loop hands
-// off (misses, refreshes) through the ordinary request flow, answering with sendTo.
-// A reload that changes the UDP listeners starts a new loop over the new set beside the running one
-// (both read the sockets they share; nothing is lost), then stops the old one; sockets that went away
-// are closed only once the old loop has left them.
+// The FFI data path's owner on the main thread: binds (or adopts) the UDP listener sockets, runs
+// server.workers loop Workers over all of them, each on its own scratch set of the one shared core
+// (a name fetched once is a hit for every loop), and serves what the loops hand off (misses,
+// refreshes) through the ordinary request flow, answering with sendTo.
+// A reload that changes the UDP listeners starts new loops over the new set beside the running ones
+// (they read the sockets they share; nothing is lost), then stops the old ones; sockets that went away
+// are closed only once the old loops have left them.
 import type { Core } from "../../core";
 import type { Logger } from "../../log";
 import type { Endpoint } from "../../config/endpoint";
@@ -12,7 +13,7 @@ import type { NetLayout } from "../../net/layout";
 import { Batch } from "../../core";
 import { UdpLoopHandle } from "../../net/udp-loop-handle";
 import type { HandedOff } from "../../net/udp-loop";
-import { adoptUdpSocket, createUdpSocket, udpAddressHeld } from "../../net/udp-socket";
+import { adoptUdpSocket, createUdpSocket, udpAddressHeld, type OwnedUdpSocket } from "../../net/udp-socket";
 import { formatSockaddr, decodeSockaddr } from "../../net/sockaddr";
 import { listeningTcpSocketCount } from "../../net/reuseport-steer";
 import { joinAndSteer, joinAndSteerTcp, releaseTakeover, releaseTcpTakeover, type Takeover, type TcpTakeover } from "../../net/takeover";
@@ -33,7 +34,7 @@ const LOOP_WORKER = import.meta.url.includes("$bunfs")
   : new URL("./dns-loop-worker.ts", import.meta.url).href;
 
 export class FfiUdpPath {
-  private loop: RunningLoop | null = null;
+  private loops: RunningLoop[] = [];
   /** counters of loops that have left (a reload restarts the loop), kept for the totals */
   private readonly retired = new DataPathStats();
 
@@ -41,7 +42,7 @@ export class FfiUdpPath {
   private readonly takeovers: Takeover[] = [];
 
   constructor(private readonly net: FfiNetReady, private readonly core: Core, private readonly handler: QueryHandler,
-    private readonly log: Logger, public receiveBufferBytes: number, private readonly takeover = false) {}
+    private readonly log: Logger, public receiveBufferBytes: number, private readonly takeover = false, readonly workers = 1) {}
 
   private readonly tcpTakeovers: TcpTakeover[] = [];
 
@@ -76,55 +77,82 @@ export class FfiUdpPath {
       const t = joinAndSteer(lib, this.net.layout, ep, { receiveBuffer: this.receiveBufferBytes });
       this.takeovers.push(t);
       this.log.info("takeover: joined a listener another process holds; new datagrams come here", { listener: formatSockaddr(t.socket.local), steeredTo: t.steeredTo });
-      return new FfiUdpSocket(lib, t.socket, set, t.socket.local.length === 28);
+      // the other loops' sockets join behind it: steered past until the old instance has left
+      return new FfiUdpSocket(lib, t.socket, set, t.socket.local.length === 28, this.members(ep, t.socket));
     }
-    const owned = inheritedFd !== undefined
-      ? adoptUdpSocket(lib, inheritedFd, ep, { receiveBuffer: this.receiveBufferBytes })
-      : createUdpSocket(lib, ep, { reusePort: true, receiveBuffer: this.receiveBufferBytes });
-    return new FfiUdpSocket(lib, owned, set, decodeSockaddr(owned.local)?.family === 6);
+    // a socket systemd holds is shared by every loop: one of ours would lose its queue at a restart
+    if (inheritedFd !== undefined) {
+      const owned = adoptUdpSocket(lib, inheritedFd, ep, { receiveBuffer: this.receiveBufferBytes });
+      return new FfiUdpSocket(lib, owned, set, decodeSockaddr(owned.local)?.family === 6);
+    }
+    const owned = createUdpSocket(lib, ep, { reusePort: true, receiveBuffer: this.receiveBufferBytes });
+    return new FfiUdpSocket(lib, owned, set, decodeSockaddr(owned.local)?.family === 6, this.members(ep, owned));
+  }
+
+  /** Sockets for loops 2..N on the address `first` got (its real port when 0 was asked for). */
+  private members(ep: Endpoint, first: OwnedUdpSocket): OwnedUdpSocket[] {
+    const out: OwnedUdpSocket[] = [];
+    try {
+      for (let k = 1; k < this.workers; k++) out.push(createUdpSocket(this.net.lib, { ...ep, port: first.port }, { reusePort: true, receiveBuffer: this.receiveBufferBytes }));
+    } catch (e) {
+      for (const m of out) this.net.lib.close(m.fd);
+      this.net.lib.close(first.fd);
+      throw e;
+    }
+    return out;
   }
 
   /** Starts a loop over exactly `sockets` beside the running one. commit() stops the old loop and then
    * closes `retire` (sockets no longer wanted); rollback() stops the new loop. */
   async prepare(sockets: FfiUdpSocket[], retire: FfiUdpSocket[]): Promise<{ commit(): void; rollback(): void }> {
-    const old = this.loop;
-    const same = old !== null && old.sockets.length === sockets.length && old.sockets.every((s, i) => s === sockets[i]);
-    if (same || sockets.length === 0 && old === null) return { commit: () => {}, rollback: () => {} };
-    const next = sockets.length ? await this.start(sockets) : null;
+    const old = this.loops;
+    const running = old[0]?.sockets;
+    const same = running !== undefined && running.length === sockets.length && running.every((s, i) => s === sockets[i]);
+    if (same || sockets.length === 0 && old.length === 0) return { commit: () => {}, rollback: () => {} };
+    // the loops start together (each Worker loads the bundle and the core on its own)
+    const started = await Promise.allSettled(sockets.length ? Array.from({ length: this.workers }, (_, k) => this.start(sockets, k)) : []);
+    const next = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const failed = started.find((r) => r.status === "rejected");
+    if (failed) {
+      await Promise.all(next.map((l) => this.leave(l)));
+      throw failed.reason;
+    }
     return {
       commit: () => {
-        this.loop = next;
-        const closeRetired = () => { for (const s of retire) s.close(); };
-        if (old) void this.leave(old).finally(closeRetired); else closeRetired();
+        this.loops = next;
+        void Promise.all(old.map((l) => this.leave(l))).finally(() => { for (const s of retire) s.close(); });
       },
-      rollback: () => { if (next) void this.leave(next); },
+      rollback: () => { for (const l of next) void this.leave(l); },
     };
   }
 
   /** Shutdown, first step: the loop stops reading; the sockets stay open so answers of queries in
    * flight still go out (sendTo). */
   async stopReceiving(drain = false): Promise<void> {
-    const l = this.loop;
-    this.loop = null;
-    if (l) await this.leave(l, drain);
+    const loops = this.loops;
+    this.loops = [];
+    await Promise.all(loops.map((l) => this.leave(l, drain)));
   }
 
-  /** Every loop's counters so far (the running one, and those that left). */
+  /** Every loop's counters so far (the running ones, and those that left). */
   loopStats(): DataPathStats[] {
-    const l = this.loop;
-    if (!l) return [this.retired];
-    l.stats.handOffsDropped = l.handle.stats().handOffsDropped;
-    return [this.retired, l.stats];
+    for (const l of this.loops) l.stats.handOffsDropped = l.handle.stats().handOffsDropped;
+    return [this.retired, ...this.loops.map((l) => l.stats)];
   }
 
-  private async start(sockets: FfiUdpSocket[]): Promise<RunningLoop> {
+  /** Datagrams each running loop has received (a worker's share of the traffic). */
+  loopsReceived(): number[] { return this.loops.map((l) => l.handle.stats().received); }
+
+  private async start(sockets: FfiUdpSocket[], worker: number): Promise<RunningLoop> {
     const reserved = this.core.reserveInstance();
     const stats = new DataPathStats(new SharedArrayBuffer(DataPathStats.SHARED_BYTES));
     const options: DnsBatchOptions = { share: reserved.share, sets: sockets.map((s) => s.set), v6: sockets.map((s) => (s.v6 ? 1 : 0)), stats: stats.buffer! };
     let handle: UdpLoopHandle;
     try {
       handle = await UdpLoopHandle.start(this.net.lib, this.net.layout, {
-        fds: sockets.map((s) => s.fd),
+        fds: sockets.map((s) => s.fdFor(worker)),
+        // a socket several loops read wakes one of them per datagram, not all
+        exclusive: sockets.map((s) => this.workers > 1 && s.shared),
         slots: { memory: this.core.mem.buffer as SharedArrayBuffer, dataOffset: reserved.BATCH, metaOffset: reserved.BATCH_META, count: Batch.MAX, slotSize: Batch.SLOT },
         handler: { module: "", options },
         workerUrl: LOOP_WORKER,
