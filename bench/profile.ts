@@ -11,13 +11,14 @@
 //      binary's native code, JIT code, libc) and by the syscalls the kernel time is spent under.
 // hits: all answers from cache (warmed first); miss: every query a new name under the wildcard zone.
 // Only loopback; only the processes it starts are stopped. Files under WORK (default /tmp/localdns-profile).
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
-import { startPinned, stop, stopAll, killAllSync } from "./lib/procs";
+import { startPinned, stop, stopAll } from "./lib/procs";
 import { dnsperf } from "./lib/dnsperf";
 import { waitAnswer } from "./lib/dns";
-import { writeZones, writeQueryFiles, writeUniqueNames, knotConf, localdnsConf, CLUSTER, type Addrs } from "./lib/setup";
+import { writeUniqueNames, localdnsConf, CLUSTER } from "./lib/setup";
+import { startLoopbackBench } from "./lib/loopback";
 
 declare const Bun: any;
 
@@ -28,20 +29,11 @@ const QPS = opt("qps", mode === "hits" ? 100_000 : 10_000);
 const SECONDS = opt("seconds", 6);
 const S = process.env.SERVER_CPU ?? "0", L = process.env.LOAD_CPU ?? "1";
 const WORK = process.env.WORK ?? "/tmp/localdns-profile";
-const A: Addrs = { listen: "127.0.0.1", up: "127.0.0.2", upPort: 5390, relay: "127.0.0.3", relayPort: 5390, relayControl: 5391 };
 const KUBE = 5494, VNET = 5493;
 const BUN = process.execPath;
 const log = (m: string) => process.stderr.write(`[profile] ${m}\n`);
-process.on("exit", killAllSync);
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, async () => { await stopAll(); process.exit(130); });
-
-rmSync(WORK, { recursive: true, force: true });
-mkdirSync(join(WORK, "logs"), { recursive: true });
-writeZones(WORK, A, 1000);
-const Q = writeQueryFiles(WORK, 1000);
+const { A, Q, knot } = await startLoopbackBench(WORK, S);
 const cfg = localdnsConf(WORK, "localdns", A, VNET, KUBE, `${A.up}:${A.upPort}`);
-const knot = startPinned("knotd", S, ["knotd", "-c", knotConf(WORK, A)], join(WORK, "logs/knotd.log"));
-if (!(await waitAnswer(A.up, A.upPort, CLUSTER(0)))) throw new Error("knotd did not start");
 let fileSeq = 0;
 
 async function load(): Promise<string> {

@@ -3,29 +3,20 @@
 // the medians. A narrower, faster look than `npm run bench` when chasing the tail.
 //
 //   ./node_modules/.bin/bun bench/tail.ts [--qps N] [--seconds S] [--rounds R]
-import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startPinned, stop, stopAll, killAllSync } from "./lib/procs";
+import { startPinned, stop } from "./lib/procs";
 import { dnsperf } from "./lib/dnsperf";
 import { waitAnswer } from "./lib/dns";
-import { writeZones, writeQueryFiles, knotConf, localdnsConf, unboundConf, CLUSTER, type Addrs } from "./lib/setup";
+import { localdnsConf, unboundConf, CLUSTER } from "./lib/setup";
+import { startLoopbackBench } from "./lib/loopback";
 
 const ROOT = resolve(import.meta.dir, "..");
 const opt = (k: string, d: number) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? Number(process.argv[i + 1]) : d; };
 const QPS = opt("qps", 10_000), SECONDS = opt("seconds", 8), ROUNDS = opt("rounds", 3);
 const S = process.env.SERVER_CPU ?? "0", L = process.env.LOAD_CPU ?? "1";
 const WORK = process.env.WORK ?? "/tmp/localdns-tail";
-const A: Addrs = { listen: "127.0.0.1", up: "127.0.0.2", upPort: 5390, relay: "127.0.0.3", relayPort: 5390, relayControl: 5391 };
 const log = (m: string) => process.stderr.write(`[tail] ${m}\n`);
-process.on("exit", killAllSync);
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, async () => { await stopAll(); process.exit(130); });
-
-rmSync(WORK, { recursive: true, force: true });
-mkdirSync(join(WORK, "logs"), { recursive: true });
-writeZones(WORK, A, 1000);
-const Q = writeQueryFiles(WORK, 1000);
-const knot = startPinned("knotd", S, ["knotd", "-c", knotConf(WORK, A)], join(WORK, "logs/knotd.log"));
-if (!(await waitAnswer(A.up, A.upPort, CLUSTER(0)))) throw new Error("knotd did not start");
+const { A, Q, knot } = await startLoopbackBench(WORK, S);
 
 interface Sys { name: string; port: number; cmd: string[]; env?: Record<string, string> }
 const bin = join(ROOT, "dist/localdns");

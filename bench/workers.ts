@@ -5,12 +5,13 @@
 // generator takes one of them, so this shows whether a second loop costs or helps, not real scaling.
 //
 //   ./node_modules/.bin/bun bench/workers.ts [--workers 1,2,4] [--seconds 4] [--rounds 3]
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startPinned, stop, stopAll, killAllSync, cpuSeconds } from "./lib/procs";
+import { startPinned, stop, cpuSeconds } from "./lib/procs";
 import { dnsperf } from "./lib/dnsperf";
 import { waitAnswer } from "./lib/dns";
-import { writeZones, writeQueryFiles, knotConf, localdnsConf, CLUSTER, type Addrs } from "./lib/setup";
+import { localdnsConf, CLUSTER } from "./lib/setup";
+import { startLoopbackBench } from "./lib/loopback";
 
 const ROOT = resolve(import.meta.dir, "..");
 const arg = (k: string, d: string) => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? process.argv[i + 1] : d; };
@@ -18,17 +19,8 @@ const WORKERS = arg("workers", "1,2,4").split(",").map(Number);
 const SECONDS = Number(arg("seconds", "4")), ROUNDS = Number(arg("rounds", "3"));
 const L = process.env.LOAD_CPU ?? "1";
 const WORK = process.env.WORK ?? "/tmp/localdns-workers";
-const A: Addrs = { listen: "127.0.0.1", up: "127.0.0.2", upPort: 5390, relay: "127.0.0.3", relayPort: 5390, relayControl: 5391 };
 const log = (m: string) => process.stderr.write(`[workers] ${m}\n`);
-process.on("exit", killAllSync);
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, async () => { await stopAll(); process.exit(130); });
-
-rmSync(WORK, { recursive: true, force: true });
-mkdirSync(join(WORK, "logs"), { recursive: true });
-writeZones(WORK, A, 1000);
-const Q = writeQueryFiles(WORK, 1000);
-const knot = startPinned("knotd", null, ["knotd", "-c", knotConf(WORK, A)], join(WORK, "logs/knotd.log"));
-if (!(await waitAnswer(A.up, A.upPort, CLUSTER(0)))) throw new Error("knotd did not start");
+const { A, Q, knot } = await startLoopbackBench(WORK, null);
 
 const rows: Record<number, { qps: number[]; us: number[] }> = {};
 for (let r = 0; r < ROUNDS; r++) {
