@@ -216,7 +216,8 @@ export class Appliance implements AdminDeps {
   /** Set by the CLI: how POST /leave (a newer instance took over) stops this process. */
   onLeave: (() => void) | null = null;
   leave(): boolean {
-    if (!this.udpPath.ffi || !this.onLeave || this.stopping) return false;
+    if (this.stopping && this.udpPath.ffi) return true; // going already (a SIGTERM): the newer one waits for it
+    if (!this.udpPath.ffi || !this.onLeave) return false;
     this.onLeave();
     return true;
   }

@@ -5,7 +5,7 @@ import { parseStatusArgs, type StatusArgs } from "./status-args";
 export const USAGE = `localdns — node-local DNS cache and forwarder
 
 Usage:
-  localdns run [--config FILE] [--network] [--no-ffi] [--takeover]
+  localdns run [--config FILE] [--network] [--no-ffi] [--takeover] [--stay-after-leave]
                                       run in the foreground (config also from $LOCALDNS_CONFIG;
                                       without either, an embedded loopback default is used)
   localdns validate --config FILE [--check-upstreams]
@@ -23,7 +23,7 @@ Usage:
 `;
 
 export const COMMAND_USAGE: Record<string, string> = {
-  run: `Usage: localdns run [--config FILE] [--network] [--no-ffi] [--takeover]
+  run: `Usage: localdns run [--config FILE] [--network] [--no-ffi] [--takeover] [--stay-after-leave]
 
 Runs localdns in the foreground until SIGTERM or SIGINT (SIGHUP reloads the config).
   --config FILE   the JSON config (default: $LOCALDNS_CONFIG, else an embedded default that listens
@@ -37,7 +37,11 @@ Runs localdns in the foreground until SIGTERM or SIGINT (SIGHUP reloads the conf
                   The FFI path runs on glibc x86_64 and arm64 when its start-up self-test passes
   --takeover      replace a localdns already serving the same listeners without losing a query:
                   join its sockets (SO_REUSEPORT), steer every new datagram here, ask it to leave
-                  (POST /leave on admin.listen); it drains, saves its cache and exits (FFI path only)
+                  (POST /leave on admin.listen); it drains, saves its cache and exits (FFI path only;
+                  with nothing to take over it just starts)
+  --stay-after-leave
+                  once a newer instance took over: stay, idle and holding nothing, until SIGTERM,
+                  then exit 0 (a container restarted on exit would fight it for the listeners)
 `,
   validate: `Usage: localdns validate --config FILE [--check-upstreams]
 
@@ -77,7 +81,7 @@ export type Parsed =
   | { kind: "help"; text: string }
   | { kind: "version" }
   | { kind: "error"; message: string; usage: string }
-  | { kind: "run" | "validate"; config: string | null; network?: boolean; checkUpstreams?: boolean; takeover?: boolean }
+  | { kind: "run" | "validate"; config: string | null; network?: boolean; checkUpstreams?: boolean; takeover?: boolean; stayAfterLeave?: boolean }
   | StatusArgs
   | KubernetesArgs
   | { kind: "network"; action: "up" | "down" | "resolver" | "release"; config: string | null; dryRun: boolean }
@@ -96,11 +100,13 @@ export function parseArgs(argv: string[]): Parsed {
   let network = false;
   let checkUpstreams = false;
   let takeover = false;
+  let stayAfterLeave = false;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === "--help" || a === "-h") return { kind: "help", text: COMMAND_USAGE[cmd] };
     if (a === "--network" && cmd === "run") { network = true; continue; }
     if (a === "--takeover" && cmd === "run") { takeover = true; continue; }
+    if (a === "--stay-after-leave" && cmd === "run") { stayAfterLeave = true; continue; }
     if (a === "--no-ffi" && cmd === "run") continue; // read where the data path is chosen (src/net/platform.ts)
     if (a === "--check-upstreams" && cmd === "validate") { checkUpstreams = true; continue; }
     if (a === "--config" || a === "-c") {
@@ -112,7 +118,7 @@ export function parseArgs(argv: string[]): Parsed {
     if (a.startsWith("--config=")) { config = a.slice(9); continue; }
     return { kind: "error", message: `unknown flag for ${cmd}: ${a}`, usage: COMMAND_USAGE[cmd] };
   }
-  return cmd === "run" ? { kind: cmd, config, network, takeover } : { kind: cmd, config, checkUpstreams };
+  return cmd === "run" ? { kind: cmd, config, network, takeover, stayAfterLeave } : { kind: cmd, config, checkUpstreams };
 }
 
 function parseNetwork(rest: string[]): Parsed {

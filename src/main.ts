@@ -5,11 +5,13 @@ import { detectRuntime } from "./runtime/index";
 import type { Runtime } from "./runtime/types";
 import { createLogger } from "./log";
 import { LogOutput } from "./log-output";
-import { loadConfigText, buildConfig, embeddedDefault, type BuildResult } from "./config/effective";
+import { loadConfigText, buildConfig, embeddedDefault, type BuildResult, type EffectiveConfig } from "./config/effective";
 import { pathKind } from "./config/path-kind";
 import { CONFIG_FILE_MAX_BYTES } from "./config/limits";
 import { Appliance } from "./appliance";
 import { SystemdNotifier } from "./notify";
+import { prepareProcReads } from "./net/proc-file";
+import { listenersHeldElsewhere } from "./net/listener-holders";
 
 function loadConfig(rt: Runtime, path: string | null, given: { resolveUpstreams?: boolean; readMachine?: boolean } = {}): BuildResult {
   const read = (p: string, maxBytes: number) => rt.readTextFile(p, maxBytes);
@@ -63,14 +65,21 @@ async function main(): Promise<number> {
   const log = createLogger((line) => output!.write(line), "info", { full: () => output!.full });
   // run --network: the node set-up around serving, in this process (a container has no systemd)
   const net = parsed.network ? new (await import("./node/pod-network")).PodNetwork(log) : null;
-  net?.clearLeftovers();
+  // /proc/net tells who else holds our listeners (takeover, pod mode); Deno reads it through libc
+  await prepareProcReads();
   const r = loadConfig(rt, path);
   if (!r.ok) {
+    net?.clearLeftovers(); // no interception while nobody may be listening
     for (const e of r.errors) log.error("invalid config", { file: path ?? "(embedded default)", problem: e });
     if (path === null) log.error("the embedded default has no server to forward to: write a config file with upstreams.VnetDNS and upstreams.ClusterCoreDNS (e.g. [\"10.0.0.10\"]) and start with --config FILE or LOCALDNS_CONFIG=FILE");
     return 1;
   }
   for (const w of r.warnings) log.warn("config warning", { problem: w });
+  // Whoever serves the listeners owns the node set-up: while a running localdns holds them (the one
+  // this start takes over, or one a mistaken second start would collide with), leave it alone.
+  const heldElsewhere = (c: EffectiveConfig, own: number) => listenersHeldElsewhere(c, own).length > 0;
+  if (net && heldElsewhere(r.config, 0)) log.info("a running localdns holds the listeners: its node set-up stays as it is");
+  else net?.clearLeftovers();
   if (r.config.mode === "Disabled") {
     log.info("mode is Disabled: not serving", { file: path });
     // Under systemd (Type=notify, Restart=always) exiting would restart us every second: report
@@ -109,7 +118,7 @@ async function main(): Promise<number> {
     app = await Appliance.start({ runtime: rt, config: r.config, log, version: VERSION, takeover: parsed.takeover === true, reloadSource: () => loadConfig(rt, path) });
   } catch (e) {
     log.error("start failed", { error: (e as Error).message });
-    net?.removeAddresses();
+    if (net && !heldElsewhere(r.config, 0)) net.removeAddresses();
     return 1;
   }
   net?.intercept();
@@ -117,16 +126,26 @@ async function main(): Promise<number> {
   await notifier.startWatchdog(app);
   await new Promise<void>((resolve) => {
     let stopping = false;
-    // `leaving`: a newer instance took the listeners over; it needs the node set-up as it is
+    // `leaving`: a newer instance took the listeners over; it needs the node set-up as it is. A stop
+    // signal while a newer one has joined the listeners (it is taking over) is a hand-over too.
     const stop = (sig: string, leaving = false) => {
       if (stopping) return;
       stopping = true;
-      log.info(leaving ? "taken over by a newer localdns, leaving" : "signal received, shutting down", { signal: sig });
+      const handOver = leaving || heldElsewhere(app.config, 1);
+      log.info(leaving ? "taken over by a newer localdns, leaving" : "signal received, shutting down", { signal: sig, ...(handOver && !leaving ? { handOver: "a newer localdns holds the listeners" } : {}) });
       notifier.stopping();
       notifier.stop();
-      if (!leaving) net?.release();
-      const done = () => { if (!leaving) net?.removeAddresses(); resolve(); };
-      app.stop(undefined, leaving).then(done, done);
+      if (!handOver) net?.release();
+      const done = () => {
+        // the last one out takes the set-up down: not while another process still holds the listeners
+        if (net && !heldElsewhere(app.config, 0)) { if (handOver) net.release(); net.removeAddresses(); }
+        if (!leaving || !parsed.stayAfterLeave) { resolve(); return; }
+        // a container restarted now would fight the newer instance for the listeners: stay, idle,
+        // holding nothing, until the kubelet stops this pod
+        log.info("left: idle until SIGTERM (--stay-after-leave)");
+        stopSignal = (s) => { log.info("signal received after leaving, exiting", { signal: s }); resolve(); };
+      };
+      app.stop(undefined, handOver).then(done, done);
     };
     app.onLeave = () => stop("POST /leave", true);
     stopSignal = stop;

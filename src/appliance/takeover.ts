@@ -4,8 +4,8 @@
 // token), and wait until it has let go of the listeners and the admin port.
 import { formatEndpoint, type Endpoint } from "../config/endpoint";
 import { LISTENER_SETS, type EffectiveConfig } from "../config/effective";
+import { listenersHeldElsewhere } from "../net/listener-holders";
 import type { Logger } from "../log";
-import { boundUdpSocketCount } from "../net/reuseport-steer";
 
 const ASK_TIMEOUT_MS = 3000;
 const POLL_MS = 50;
@@ -27,8 +27,7 @@ export async function evictRunning(c: EffectiveConfig, ownSockets: number, log: 
   const until = Date.now() + c.server.shutdownGraceMs + 15_000;
   const listeners: Endpoint[] = LISTENER_SETS.flatMap((s) => c.listeners[s]).filter((e) => e.port !== 0);
   while (Date.now() < until) {
-    const held = listeners.filter((e) => (boundUdpSocketCount(e) ?? 0) > ownSockets);
-    if (held.length === 0 && await portFree(admin)) { log.info("takeover: the running localdns has left"); return; }
+    if (listenersHeldElsewhere(c, ownSockets).length === 0 && await portFree(admin)) { log.info("takeover: the running localdns has left"); return; }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   log.warn("takeover: the running localdns has not left in time; serving beside it", { listeners: listeners.map(formatEndpoint) });

@@ -11,6 +11,7 @@ import { FfiUdpPath } from "../server/ffi/ffi-udp-path";
 import { openFfiNet } from "../net/ffi-net";
 import { matchActivatedFds, parseListenFds } from "../net/socket-activation";
 import type { InheritedFds } from "./dns-listeners";
+import { listenersHeldElsewhere } from "../net/listener-holders";
 
 export interface UdpDataPath { ffi: FfiUdpPath | null; inherited: InheritedFds; description: string; takeover: boolean }
 
@@ -20,7 +21,8 @@ export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHan
   // the loop Worker reads the system clock: a test's own clock keeps the runtime's sockets
   const net = systemClock ? await openFfiNet((n) => rt.env(n), rt.args()) : { ok: false as const, reason: "a clock other than the system's is in use" };
   if (!net.ok) {
-    if (takeover) throw new Error(`run --takeover needs the FFI data path, which cannot run: ${net.reason}`);
+    // nothing to take over (the first pod on a node): serve as a plain start would
+    if (takeover && listenersHeldElsewhere(c, 0).length) throw new Error(`run --takeover needs the FFI data path, which cannot run: ${net.reason}`);
     if (activation.fds.length) throw new Error(`socket activation passed ${activation.fds.length} socket(s), but the FFI data path that serves them cannot run: ${net.reason}`);
     return { ffi: null, inherited: new Map(), description: `runtime sockets (FFI data path not used: ${net.reason})`, takeover: false };
   }

@@ -42,3 +42,7 @@ export const EADDRINUSE = 98;
 
 /** Room for any source address the loop keeps: sizeof(struct sockaddr_in6). */
 export const SOCKADDR_MAX = 28;
+
+// open(2) flags (the same on x86-64 and aarch64)
+export const O_RDONLY = 0;
+export const O_CLOEXEC = 0o2000000;

@@ -2,6 +2,8 @@
 // src/runtime/bun-libc-net.ts, Deno.dlopen in src/runtime/deno-libc-net.ts). Every thread opens its
 // own (function handles are per isolate, errno is per thread). No variadic function is declared:
 // sockets are made with SOCK_CLOEXEC|SOCK_NONBLOCK and every receive passes MSG_DONTWAIT instead.
+// open(2) is declared with its two fixed arguments only, and called without O_CREAT/O_TMPFILE, so
+// the variadic mode is never read (on x86-64 and aarch64 the fixed arguments travel as usual).
 
 /** An address libc gets for memory the caller keeps alive (a number on Bun, a pointer object on Deno). */
 export type Ptr = unknown;
@@ -28,11 +30,13 @@ export interface LibcNet {
   sendmmsg(fd: number, msgvec: Ptr, vlen: number, flags: number): number;
   sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, addrLen: number): number;
   close(fd: number): number;
+  /** open(2) of a NUL-terminated path, for reading files the runtime may not read (/proc/net) */
+  open(path: Uint8Array, flags: number): number;
   epollCreate1(flags: number): number;
   epollCtl(epfd: number, op: number, fd: number, event: Uint8Array): number;
   epollWait(epfd: number, events: Ptr, maxEvents: number, timeoutMs: number): number;
   eventfd(initval: number, flags: number): number;
-  /** read/write of at most 8 bytes into/from the view (eventfd counters) */
+  /** read/write of `len` bytes into/from the view (eventfd counters, /proc files) */
   read(fd: number, buf: Uint8Array, len: number): number;
   write(fd: number, buf: Uint8Array, len: number): number;
   /** errno of the calling thread: read it right after the failing call */

@@ -9,7 +9,7 @@ import { lastError } from "./libc-net";
 import type { NetLayout } from "./layout";
 import { writePointer } from "./layout";
 import { SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, SO_DETACH_REUSEPORT_BPF } from "./constants";
-import { closeSync, openSync, readSync } from "node:fs";
+import { readProcFile } from "./proc-file";
 import { encodeSockaddr, type Endpoint } from "./sockaddr";
 
 const BPF_RET_K = 0x06; // BPF_RET | BPF_K: return the constant k
@@ -66,21 +66,4 @@ function boundSocketCount(endpoint: Endpoint, proto: "udp" | "tcp", procNet: str
     if (f[1] === want && (proto === "udp" || f[3] === TCP_LISTEN)) count++;
   }
   return count;
-}
-
-/** A /proc file read to its end: its size reads as 0, so a reader that trusts the size (Deno's
- * readFileSync) gets nothing. */
-function readProcFile(path: string): string {
-  const fd = openSync(path, "r");
-  try {
-    const decoder = new TextDecoder();
-    const chunk = new Uint8Array(65536);
-    let text = "";
-    for (;;) {
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n <= 0) break;
-      text += decoder.decode(chunk.subarray(0, n), { stream: true });
-    }
-    return text + decoder.decode();
-  } finally { closeSync(fd); }
 }
