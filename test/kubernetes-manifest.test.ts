@@ -75,7 +75,7 @@ describe("every rendering is valid Kubernetes (v1.36 API schema, unknown fields 
   test("the strict check itself: a misspelt field and a wrong type are both reported", () => {
     const ds = structuredClone(byKind(render().objects, "DaemonSet")[0]);
     ds.spec.template.spec.priorityClasName = "system-node-critical";
-    ds.spec.template.spec.containers[0].ports[0].containerPort = "53";
+    ds.spec.template.spec.containers[0].ports = [{ containerPort: "53" }];
     const problems = schemaProblems(ds);
     expect(problems).toContain("spec.template.spec.priorityClasName: not a field of DaemonSet in the API schema");
     expect(problems.some((p) => p.includes("containerPort must be integer"))).toBe(true);
@@ -125,20 +125,57 @@ describe("what is rendered", () => {
     expect(c.readinessProbe.httpGet).toEqual({ host: "127.0.0.1", port: 8181, path: "/ready" });
     expect(c.startupProbe.httpGet).toEqual({ host: "127.0.0.1", port: 8181, path: "/health" });
     expect(c.resources).toEqual({ requests: { cpu: "100m", memory: "80Mi" }, limits: { memory: "128Mi" } });
-    expect(c.ports).toEqual([{ name: "dns", containerPort: 53, protocol: "UDP" }, { name: "dns-tcp", containerPort: 53, protocol: "TCP" }, { name: "metrics", containerPort: 9253, protocol: "TCP" }]);
+    expect(c.readinessProbe.initialDelaySeconds).toBe(5);
+    expect(c.startupProbe.initialDelaySeconds).toBeUndefined();
     const ds = byKind(render().objects, "DaemonSet")[0];
-    expect(ds.spec.updateStrategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
     expect(ds.spec.template.metadata.annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/port": "9253" });
+  });
+
+  test("rollout with no gap: the new pod first (maxSurge 1), serving with --takeover; no host ports to keep it off the node; never beside NodeLocal DNSCache", () => {
+    for (const mode of ["linklocal", "intercept"] as KubernetesMode[]) {
+      const ds = byKind(render({ mode }).objects, "DaemonSet")[0];
+      expect(ds.spec.updateStrategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+      const s = ds.spec.template.spec;
+      for (const c of [...(s.initContainers ?? []), ...s.containers]) {
+        expect(c.ports).toBeUndefined();
+        expect(c).not.toHaveProperty("hostPort");
+      }
+      expect(s.containers[0].args).toEqual(["run", ...(mode === "intercept" ? ["--network"] : []), "--takeover", "--stay-after-leave", "--config", "/etc/localdns/localdns.json"]);
+      expect(s.affinity).toEqual({ podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { "k8s-app": "node-local-dns" } }, namespaces: ["kube-system"], topologyKey: "kubernetes.io/hostname" }] } });
+    }
+  });
+
+  test("the PodMonitor scrapes the server container at the pod's (node's) address on the metrics port, without a declared port", () => {
+    const pm = byKind(render({ podMonitor: true }).objects, "PodMonitor")[0];
+    const [ep] = pm.spec.podMetricsEndpoints;
+    expect(ep.port).toBeUndefined();
+    expect(ep.portNumber).toBeUndefined();
+    expect(ep.path).toBe("/metrics");
+    // the relabelings as Prometheus applies them (fully anchored RE2 regexes, "$1" replacements)
+    const target = (labels: Record<string, string>): Record<string, string> | null => {
+      const l = { ...labels };
+      for (const r of ep.relabelings) {
+        const value = (r.sourceLabels ?? []).map((n: string) => l[n] ?? "").join(";");
+        const m = new RegExp(`^(?:${r.regex ?? "(.*)"})$`).exec(value);
+        if (r.action === "keep") { if (!m) return null; continue; }
+        if (m) l[r.targetLabel] = r.replacement.replace(/\$(\d)/g, (_: string, i: string) => m[Number(i)] ?? "");
+      }
+      return l;
+    };
+    const meta = (container: string, ip: string) => ({ __meta_kubernetes_pod_container_name: container, __meta_kubernetes_pod_ip: ip, __address__: ip });
+    expect(target(meta("localdns", "10.0.0.7"))).toMatchObject({ __address__: "10.0.0.7:9253", endpoint: "metrics" });
+    expect(target(meta("localdns", "fd00::7"))).toMatchObject({ __address__: "[fd00::7]:9253" });
+    expect(target(meta("network-up", "10.0.0.7"))).toBeNull();
   });
 
   test("capabilities: intercept is root with NET_ADMIN + NET_BIND_SERVICE; linklocal serves unprivileged with NET_BIND_SERVICE", () => {
     const i = podSpec(render({ mode: "intercept" }).objects);
     expect(i.initContainers).toBeUndefined();
-    expect(i.containers[0].args).toEqual(["run", "--network", "--config", "/etc/localdns/localdns.json"]);
+    expect(i.containers[0].args).toEqual(["run", "--network", "--takeover", "--stay-after-leave", "--config", "/etc/localdns/localdns.json"]);
     expect(i.containers[0].securityContext).toEqual({ runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_BIND_SERVICE"] } });
     const l = podSpec(render({ mode: "linklocal" }).objects);
     expect(l.initContainers.map((c: any) => [c.name, c.args, c.securityContext.capabilities.add, c.securityContext.runAsUser])).toEqual([["network-up", ["network", "up", "--config", "/etc/localdns/localdns.json"], ["NET_ADMIN", "NET_BIND_SERVICE"], 0]]);
-    expect(l.containers[0].args).toEqual(["run", "--config", "/etc/localdns/localdns.json"]);
+    expect(l.containers[0].args).toEqual(["run", "--takeover", "--stay-after-leave", "--config", "/etc/localdns/localdns.json"]);
     expect(l.containers[0].securityContext).toEqual({ runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: true, capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } });
   });
 

@@ -1,7 +1,7 @@
 // One localdns pod per node, on the node's network, first to be scheduled and last to be evicted.
 import type { YamlValue } from "./yaml";
 import { serverContainer, setUpContainer } from "./containers";
-import { CACHE_DIR, LABELS, METRICS_PORT, NAME, SELECTOR, STATE_DIR, XTABLES_LOCK, type ManifestOptions } from "./options";
+import { CACHE_DIR, CLUSTER_DNS_NAMESPACE, LABELS, METRICS_PORT, NAME, NODE_LOCAL_DNS_SELECTOR, SELECTOR, STATE_DIR, XTABLES_LOCK, type ManifestOptions } from "./options";
 
 function volumes(o: ManifestOptions): YamlValue[] {
   return [
@@ -23,10 +23,10 @@ export function daemonSet(o: ManifestOptions, configHash: string): YamlValue {
     metadata: { name: NAME, namespace: o.namespace, labels: LABELS },
     spec: {
       selector: { matchLabels: SELECTOR },
-      // One node at a time, old pod first. maxSurge 1 would need the new pod to take the listeners
-      // over while the old one holds them (SO_REUSEPORT), which localdns cannot do yet: the surge pod
-      // would wait forever and the rollout with it.
-      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
+      // One node at a time, new pod first: it takes the listeners over from the old one (run
+      // --takeover), so the node never goes without node-local DNS; the old pod is deleted once the
+      // new one is ready.
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         metadata: {
           labels: LABELS,
@@ -46,6 +46,9 @@ export function daemonSet(o: ManifestOptions, configHash: string): YamlValue {
           priorityClassName: "system-node-critical",
           tolerations: [{ operator: "Exists" }], // every node, whatever its taints
           nodeSelector: { "kubernetes.io/os": "linux" },
+          // never beside NodeLocal DNSCache, which takes the same addresses and rules (declared host
+          // ports used to keep us apart; they would keep the surge pod off its node too)
+          affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: NODE_LOCAL_DNS_SELECTOR }, namespaces: [CLUSTER_DNS_NAMESPACE], topologyKey: "kubernetes.io/hostname" }] } },
           terminationGracePeriodSeconds: 30,
           securityContext: { seccompProfile: { type: "RuntimeDefault" } },
           initContainers: o.mode === "linklocal" ? [setUpContainer(o)] : undefined,

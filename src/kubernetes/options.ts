@@ -28,6 +28,8 @@ export const CLUSTER_DNS_NAMESPACE = "kube-system";
 export const NAME = "localdns";
 export const LABELS = { "k8s-app": NAME, "app.kubernetes.io/name": NAME };
 export const SELECTOR = { "k8s-app": NAME };
+/** NodeLocal DNSCache's pods (its DaemonSet's label, in kube-system). */
+export const NODE_LOCAL_DNS_SELECTOR = { "k8s-app": "node-local-dns" };
 
 export const CONFIG_KEY = "localdns.json";
 export const CONFIG_DIR = "/etc/localdns";
