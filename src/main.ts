@@ -143,7 +143,8 @@ async function main(): Promise<number> {
         // a container restarted now would fight the newer instance for the listeners: stay, idle,
         // holding nothing, until the kubelet stops this pod
         log.info("left: idle until SIGTERM (--stay-after-leave)");
-        stopSignal = (s) => { log.info("signal received after leaving, exiting", { signal: s }); resolve(); };
+        const keepAlive = setInterval(() => {}, 3_600_000); // nothing else keeps the event loop up now
+        stopSignal = (s) => { clearInterval(keepAlive); log.info("signal received after leaving, exiting", { signal: s }); resolve(); };
       };
       app.stop(undefined, handOver).then(done, done);
     };

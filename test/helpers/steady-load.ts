@@ -9,14 +9,15 @@ const PER_TICK = 20; // every 10 ms
 
 export interface SteadyLoad { readonly sent: number; readonly answered: Set<number>; stop(): void; lostIds(): number[]; clientDrops(): string; close(): void }
 
-export async function startSteadyLoad(port: number, name: (i: number) => string): Promise<SteadyLoad> {
+/** `host`: the listener's address (127.0.0.1 unless a test serves elsewhere, e.g. in a namespace). */
+export async function startSteadyLoad(port: number, name: (i: number) => string, host = "127.0.0.1"): Promise<SteadyLoad> {
   const client: Socket = createSocket({ type: "udp4", recvBufferSize: 8 << 20 });
-  await new Promise<void>((r) => client.bind(0, "127.0.0.1", r));
+  await new Promise<void>((r) => client.bind(0, host === "127.0.0.1" ? host : "0.0.0.0", r));
   const answered = new Set<number>();
   client.on("message", (m) => { const a = packet.decode(m); if (a.answers?.length) answered.add(a.id!); });
   let sent = 0;
   const ticker = setInterval(() => {
-    for (let k = 0; k < PER_TICK && sent < 65535; k++, sent++) client.send(makeQuery(name(sent), "A", { id: sent }), port, "127.0.0.1");
+    for (let k = 0; k < PER_TICK && sent < 65535; k++, sent++) client.send(makeQuery(name(sent), "A", { id: sent }), port, host);
   }, 10);
   return {
     get sent() { return sent; },
