@@ -71,7 +71,7 @@ export class Appliance implements AdminDeps {
     this.http = new HttpServers(rt);
     this.hosts = new HostsOverlay(rt, core, log);
     this.tcpBudget = new TcpBudget(tcpBudgetLimits(config));
-    this.dns = new DnsListeners(rt, handler, this.tcpBudget, this.tcpTurns, udpPath.ffi, udpPath.inherited, udpPath.takeover);
+    this.dns = new DnsListeners(rt, handler, this.tcpBudget, this.tcpTurns, udpPath.ffi, udpPath.inherited, udpPath.takeover, udpPath.net);
   }
 
   get listeners(): BoundListener[] { return this.dns.bound; }
@@ -93,6 +93,7 @@ export class Appliance implements AdminDeps {
     try {
       await app.bindFor(c, async () => { if (udpPath.ffi?.tookOver) await evictRunning(c, 1, o.log); }).then((b) => b.commit());
       udpPath.ffi?.releaseTakeovers();
+      app.dns.releaseSteering();
       if (c.cache.snapshotPath) app.restoring = restoreSnapshot(o.runtime, core, c.cache.snapshotPath, app.zoneRefs, () => clock.nowSeconds(), o.log, handler.restoreGate);
     } catch (e) {
       app.closeAll();

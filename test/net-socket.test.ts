@@ -8,7 +8,9 @@ import { selfTest } from "../src/net/self-test";
 import { createUdpSocket, adoptUdpSocket, DEFAULT_RCVBUF } from "../src/net/udp-socket";
 import { getIntOption } from "../src/net/sockopt";
 import { matchActivatedFds } from "../src/net/socket-activation";
-import { AF_INET, IPPROTO_IPV6, IPV6_V6ONLY, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, SO_REUSEPORT } from "../src/net/constants";
+import { AF_INET, IPPROTO_IPV6, IPV6_V6ONLY, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, SO_ACCEPTCONN, SO_REUSEPORT, SO_TYPE } from "../src/net/constants";
+import { readWithLibc } from "../src/net/proc-file";
+import { findOwnTcpListener, steerToOwnTcpListener, unsteerOwnTcpListener } from "../src/net/own-tcp-listener";
 import { encodeSockaddr } from "../src/net/sockaddr";
 import { boundUdpSocketCount, steerReuseportGroup, unsteerReuseportGroup } from "../src/net/reuseport-steer";
 
@@ -133,5 +135,32 @@ describe("reuseport steering", () => {
     expect(() => steerReuseportGroup(lib, layout, a.fd, -1)).toThrow("reuseport index -1 out of range");
     const lone = keep(createUdpSocket(lib, { host: "127.0.0.1", port: 0 }));
     expect(() => steerReuseportGroup(lib, layout, lone.fd, 0)).toThrow(/^SO_ATTACH_REUSEPORT_CBPF: /);
+  });
+});
+
+describe("takeover helpers", () => {
+  test("/proc/net through libc reads what the runtime's fs reads (Deno's path); a missing file names errno", () => {
+    const header = (t: string) => t.split("\n")[0].trim();
+    expect(header(readWithLibc(lib, "/proc/net/udp"))).toBe(header(readFileSync("/proc/net/udp", "utf8")));
+    expect(header(readWithLibc(lib, "/proc/net/tcp6"))).toMatch(/^sl\s+local_address\s+remote_address/);
+    expect(() => readWithLibc(lib, "/proc/net/no-such-table")).toThrow(/^open \/proc\/net\/no-such-table: .*\(errno 2\)$/);
+  });
+
+  test("the runtime's own TCP listener is found by its address (not the UDP socket on the same port), steered to and back", async () => {
+    // SO_REUSEPORT as the runtime adapters listen (a steer needs a reuseport group)
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, reusePort: true, socket: { data() {} } } as unknown as Parameters<typeof Bun.listen>[0]) as { port: number; stop(closeActive: boolean): void };
+    try {
+      const ep = { host: "127.0.0.1", port: server.port, family: 4 as const };
+      keep(createUdpSocket(lib, ep, { reusePort: true }));
+      const fd = findOwnTcpListener(lib, ep);
+      expect(fd).not.toBeNull();
+      expect([getIntOption(lib, fd!, SOL_SOCKET, SO_TYPE), getIntOption(lib, fd!, SOL_SOCKET, SO_ACCEPTCONN)]).toEqual([SOCK_STREAM, 1]);
+      expect(findOwnTcpListener(lib, { ...ep, host: "127.0.0.2" })).toBeNull();
+      expect(findOwnTcpListener(lib, ep, 3)).toBeNull(); // the search stops at its limit
+      const s = steerToOwnTcpListener(lib, layout, ep, 0);
+      expect(s.fd).toBe(fd!);
+      unsteerOwnTcpListener(lib, s);
+      expect(() => steerToOwnTcpListener(lib, layout, { ...ep, port: ep.port === 65535 ? 65534 : ep.port + 1 }, 0)).toThrow("the runtime's TCP listener is not among this process's sockets");
+    } finally { server.stop(true); }
   });
 });

@@ -15,6 +15,9 @@ import type { TcpTurns } from "../server/tcp-turns";
 import type { FfiUdpPath } from "../server/ffi/ffi-udp-path";
 import type { FfiUdpSocket } from "../server/ffi/ffi-udp-socket";
 import { listeningTcpSocketCount } from "../net/reuseport-steer";
+import { steerToOwnTcpListener, unsteerOwnTcpListener, type SteeredListener } from "../net/own-tcp-listener";
+import type { LibcNet } from "../net/libc-net";
+import type { NetLayout } from "../net/layout";
 
 export interface BoundListener { set: number; ep: Endpoint; udp: UdpSocket; tcp: TcpListener }
 
@@ -33,7 +36,15 @@ export class DnsListeners {
   constructor(private readonly rt: Runtime, private readonly handler: QueryHandler,
     private readonly budget: TcpBudget, private readonly turns: TcpTurns,
     private readonly ffi: FfiUdpPath | null, private readonly inherited: InheritedFds = new Map(),
-    private readonly takeover = false) {}
+    private readonly takeover = false, private readonly net: { lib: LibcNet; layout: NetLayout } | null = null) {}
+
+  /** Our own TCP listeners steered to in a takeover (a runtime that cannot serve a socket made here). */
+  private steered: SteeredListener[] = [];
+
+  /** Once the instance taken over has left: connections are hashed over our listeners again. */
+  releaseSteering(): void {
+    for (const s of this.steered.splice(0)) unsteerOwnTcpListener(this.net!.lib, s);
+  }
 
   /** Which UDP data path serves. */
   get dataPath(): "ffi" | "runtime" { return this.ffi ? "ffi" : "runtime"; }
@@ -106,8 +117,12 @@ export class DnsListeners {
     for (let attempt = 0; ; attempt++) {
       const udp = await this.bindUdp(set, ep);
       const tcpEp = ep.port === 0 ? { ...ep, port: udp.port } : ep;
-      // socket activation's fd, or in a takeover one steered beside the running instance's
-      const inheritedTcp = this.takeInherited(ep, "tcp") ?? this.ffi?.tcpTakeover(tcpEp) ?? null;
+      // socket activation's fd, or in a takeover one steered beside the running instance's (a
+      // runtime that cannot serve an fd listens beside it with SO_REUSEPORT, unsteered, instead)
+      const inheritedTcp = this.takeInherited(ep, "tcp") ?? (this.rt.servesTcpFd ? this.ffi?.tcpTakeover(tcpEp) : null) ?? null;
+      // that listener's index in the group: the listeners there before it
+      const steerHere = this.takeover && inheritedTcp === null && !this.rt.servesTcpFd && this.net !== null && tcpEp.port !== 0;
+      const before = steerHere ? listeningTcpSocketCount(tcpEp) ?? 0 : 0;
       const tcp = new TcpListener(this.rt, tcpEp, set, this.handler, {
         idleTimeoutMs: c.server.tcpIdleTimeoutMs, maxBufferedBytes: 1 << 20,
       }, this.budget, this.turns, inheritedTcp);
@@ -115,6 +130,12 @@ export class DnsListeners {
         // TCP listeners have SO_REUSEPORT (for a takeover): one already listening there is in use
         if (inheritedTcp === null && !this.takeover && (listeningTcpSocketCount(tcpEp) ?? 0) > 0) throw new Error(`cannot bind TCP ${formatEndpoint(tcpEp)}: address already in use`);
         tcp.start();
+        if (steerHere && before > 0) {
+          try { this.steered.push(steerToOwnTcpListener(this.net!.lib, this.net!.layout, tcpEp, before)); } catch (e) {
+            tcp.stop();
+            throw new Error(`cannot steer TCP ${formatEndpoint(tcpEp)} here: ${(e as Error).message}`);
+          }
+        }
         return { set, ep, udp, tcp };
       } catch (e) {
         udp.close();

@@ -12,8 +12,14 @@ import { openFfiNet } from "../net/ffi-net";
 import { matchActivatedFds, parseListenFds } from "../net/socket-activation";
 import type { InheritedFds } from "./dns-listeners";
 import { listenersHeldElsewhere } from "../net/listener-holders";
+import type { LibcNet } from "../net/libc-net";
+import type { NetLayout } from "../net/layout";
 
-export interface UdpDataPath { ffi: FfiUdpPath | null; inherited: InheritedFds; description: string; takeover: boolean }
+export interface UdpDataPath {
+  ffi: FfiUdpPath | null; inherited: InheritedFds; description: string; takeover: boolean;
+  /** libc and the struct layouts, when the FFI path runs (a takeover steers TCP with them too) */
+  net: { lib: LibcNet; layout: NetLayout } | null;
+}
 
 export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHandler, log: Logger, c: EffectiveConfig, systemClock: boolean, takeover = false): Promise<UdpDataPath> {
   const activation = parseListenFds((n) => rt.env(n), globalThis.process?.pid ?? -1);
@@ -24,7 +30,7 @@ export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHan
     // nothing to take over (the first pod on a node): serve as a plain start would
     if (takeover && listenersHeldElsewhere(c, 0).length) throw new Error(`run --takeover needs the FFI data path, which cannot run: ${net.reason}`);
     if (activation.fds.length) throw new Error(`socket activation passed ${activation.fds.length} socket(s), but the FFI data path that serves them cannot run: ${net.reason}`);
-    return { ffi: null, inherited: new Map(), description: `runtime sockets (FFI data path not used: ${net.reason})`, takeover: false };
+    return { ffi: null, inherited: new Map(), description: `runtime sockets (FFI data path not used: ${net.reason})`, takeover: false, net: null };
   }
   const ffi = new FfiUdpPath(net, core, handler, log, c.server.receiveBufferBytes, takeover, c.server.workers);
   handler.otherStats = () => ffi.loopStats();
@@ -38,5 +44,5 @@ export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHan
     if (missing.length) log.warn("socket activation: listeners not passed by systemd are bound here (a restart will lose their queries); regenerate localdns.socket", { listeners: missing });
   }
   const threads = c.server.workers === 1 ? "a loop thread" : `${c.server.workers} loop threads`;
-  return { ffi, inherited, takeover, description: `ffi (recvmmsg/sendmmsg on ${threads}${activation.fds.length ? `, ${activation.fds.length} socket(s) from systemd` : ""})` };
+  return { ffi, inherited, takeover, net: { lib: net.lib, layout: net.layout }, description: `ffi (recvmmsg/sendmmsg on ${threads}${activation.fds.length ? `, ${activation.fds.length} socket(s) from systemd` : ""})` };
 }

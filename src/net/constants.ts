@@ -46,3 +46,4 @@ export const SOCKADDR_MAX = 28;
 // open(2) flags (the same on x86-64 and aarch64)
 export const O_RDONLY = 0;
 export const O_CLOEXEC = 0o2000000;
+export const SO_ACCEPTCONN = 30;

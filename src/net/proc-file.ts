@@ -49,7 +49,8 @@ function readWithFs(path: string): string {
   try { return collect((chunk) => readSync(fd, chunk, 0, chunk.length, null), path); } finally { closeSync(fd); }
 }
 
-function readWithLibc(lib: LibcNet, path: string): string {
+/** The libc reader on its own (what Deno uses), for tests. */
+export function readWithLibc(lib: LibcNet, path: string): string {
   const cpath = new TextEncoder().encode(path + "\0");
   const fd = lib.open(cpath, O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw new Error(`open ${path}: ${lastError(lib)}`);

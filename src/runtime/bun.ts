@@ -33,6 +33,7 @@ function socketHandlers<S>(handlers: TcpHandlers<S>, initial: () => S) {
 
 export const bunRuntime: Runtime = {
   name: "bun",
+  servesTcpFd: true,
   version: typeof Bun !== "undefined" ? Bun.version : "",
 
   async bindUdp(hostname: string, port: number, onData: UdpDataHandler): Promise<UdpSocket> {

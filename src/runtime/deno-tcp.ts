@@ -122,7 +122,9 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 export function listenDenoTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, fd?: number): TcpServer {
   if (fd !== undefined) throw new Error("Deno cannot serve an inherited listening socket (socket activation needs the Bun build)");
-  const listener = Deno.listen({ transport: "tcp", hostname, port });
+  // SO_REUSEPORT (needs --unstable-net): a localdns started to take over listens beside this one
+  // until this one has left (the bind of a plain second start is refused by the caller first)
+  const listener = Deno.listen({ transport: "tcp", hostname, port, reusePort: true });
   const conns = new Set<DenoTcpConn<S>>();
   let stopped = false;
   void (async () => {

@@ -16,6 +16,7 @@ const WASM_URL = new URL("../../build/core.wasm", import.meta.url);
 
 export const denoRuntime: Runtime = {
   name: "deno",
+  servesTcpFd: false,
   version: typeof Deno !== "undefined" ? Deno.version.deno : "",
 
   async bindUdp(hostname, port, onData) { return bindDenoUdp(hostname, port, onData); },

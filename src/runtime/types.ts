@@ -78,6 +78,9 @@ export interface Runtime {
   /** A TCP listener on hostname:port, or on `fd`, a listening socket this process inherited (socket
    * activation; the runtime may not support that and throws then). */
   listenTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, fd?: number): TcpServer;
+  /** Whether listenTcp can serve a listening fd (Bun.listen({ fd })); Deno has no equivalent. A
+   * takeover then listens beside the running instance with SO_REUSEPORT, unsteered. */
+  readonly servesTcpFd: boolean;
   connectTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, state: S): Promise<TcpConn<S>>;
   serveHttp(hostname: string, port: number, fetch: (req: Request) => Response | Promise<Response>): HttpServer;
   /** A regular file of at most maxBytes (default 1 MiB) as text. Anything else (a device, a FIFO, a
