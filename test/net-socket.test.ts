@@ -148,7 +148,7 @@ describe("takeover helpers", () => {
 
   test("the runtime's own TCP listener is found by its address (not the UDP socket on the same port), steered to and back", async () => {
     // SO_REUSEPORT as the runtime adapters listen (a steer needs a reuseport group)
-    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, reusePort: true, socket: { data() {} } } as unknown as Parameters<typeof Bun.listen>[0]) as { port: number; stop(closeActive: boolean): void };
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, reusePort: true, socket: { data() {} } } as unknown as Parameters<typeof Bun.listen>[0]) as unknown as { port: number; stop(closeActive: boolean): void };
     try {
       const ep = { host: "127.0.0.1", port: server.port, family: 4 as const };
       keep(createUdpSocket(lib, ep, { reusePort: true }));
