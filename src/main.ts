@@ -88,9 +88,10 @@ async function main(): Promise<number> {
     if (!notifier.enabled && !net) return 0; // a container would be restarted: idle as well
     notifier.ready("mode Disabled: not serving DNS");
     const usec = Number(rt.env("WATCHDOG_USEC") ?? 0);
-    const pet = usec > 0 ? setInterval(() => rt.notify("WATCHDOG=1"), Math.max(100, usec / 2000)) : null;
+    // the timer also keeps the event loop up: signal handlers alone do not (a container would exit)
+    const pet = setInterval(() => { if (usec > 0) rt.notify("WATCHDOG=1"); }, usec > 0 ? Math.max(100, usec / 2000) : 3_600_000);
     await new Promise<void>((resolve) => { rt.onSignal("SIGTERM", resolve); rt.onSignal("SIGINT", resolve); });
-    if (pet) clearInterval(pet);
+    clearInterval(pet);
     notifier.stopping();
     return 0;
   }

@@ -123,3 +123,14 @@ test.skipIf(why !== null)("a surge pod takes over from the running pod under loa
   expect(ourRules()).toEqual([]);
   expect(addresses().filter((x) => x.includes("169.254.10."))).toEqual([]);
 }, 120_000);
+
+test.skipIf(why !== null)("mode Disabled in pod mode idles until SIGTERM (a container that exits is restarted, again and again)", async () => {
+  const disabled = join(dir, "disabled.json");
+  writeFileSync(disabled, JSON.stringify({ mode: "Disabled" }));
+  const p = ns.start(BINARY, ["run", "--network", "--config", disabled], { env });
+  await until("the Disabled start", () => p.output().includes("mode is Disabled: not serving"));
+  await sleep(1500);
+  expect(p.exitCode === null && p.signalCode === null).toBe(true);
+  p.kill("SIGTERM");
+  expect(await exited(p)).toBe(0);
+}, 30_000);
