@@ -84,6 +84,32 @@ function podEnvironment(mode: KubernetesMode) {
   return { spec, env };
 }
 
+/** A surge rollout on the node, as the DaemonSet runs it: a second container of the same spec starts
+ * beside the running one (maxSurge 1), under a steady load from the pod; returns once the old one has
+ * left and idles, the new one passes its readiness probe and the old one exited 0 on SIGTERM. */
+async function surge(mode: KubernetesMode, old: ReturnType<Netns["start"]>, server: string, pattern: string) {
+  const { spec, env } = podEnvironment(mode);
+  const c = spec.containers[0];
+  const load = pod.start(process.execPath, [join(import.meta.dir, "helpers", "steady-load-runner.ts"), server, "53", "50", pattern]);
+  await until("the load", () => load.output().includes("READY"));
+  const next = startContainer(env, c);
+  await until("the takeover", () => next.output().includes("takeover: the running localdns has left"), 30_000);
+  await until("the old one idle", () => old.output().includes("left: idle until SIGTERM (--stay-after-leave)"));
+  await until("the new one's readiness probe", () => probe(c.readinessProbe.httpGet) === 200);
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(old.exitCode === null && old.signalCode === null).toBe(true); // not exited: the kubelet would restart it
+  old.kill("SIGTERM");
+  await new Promise((r) => (old.exitCode !== null ? r(null) : old.once("exit", r)));
+  expect(old.exitCode).toBe(0);
+  await new Promise((r) => setTimeout(r, 500));
+  load.kill("SIGINT");
+  await new Promise((r) => (load.exitCode !== null ? r(null) : load.once("exit", r)));
+  const result = JSON.parse(load.output().trim().split("\n").pop()!);
+  console.log(`${mode} surge: ${result.sent} UDP queries, ${result.lost} lost; ${result.tcp} TCP, ${result.tcpFailed.length} failed`);
+  expect({ lost: result.lost, tcpFailed: result.tcpFailed }).toEqual({ lost: 0, tcpFailed: [] });
+  return next;
+}
+
 beforeAll(async () => {
   if (why) return;
   dir = mkdtempSync(join(tmpdir(), "ldns-image-"));
@@ -234,6 +260,24 @@ describe.skipIf(why !== null)("intercept mode on a node with kube-proxy", () => 
     expect(ourRules()).toEqual([]);
     expect(localAddresses().filter((a) => a === SERVICE_IP || a.startsWith("169.254.10."))).toEqual([]);
   }, 60_000);
+
+  test("a surge pod takes over under load: nothing lost, the old one idles until SIGTERM and leaves the interception to the new one", async () => {
+    const { spec, env } = podEnvironment("intercept");
+    const c = spec.containers[0];
+    const old = startContainer(env, c);
+    await until("the readiness probe", () => probe(c.readinessProbe.httpGet) === 200);
+    const next = await surge("intercept", old, SERVICE_IP, "svc-%.ns.svc.cluster.local.");
+    expect(old.output()).not.toContain("interception removed");
+    expect(ourRules().filter((r) => r.includes(`${SERVICE_IP}/32`)).length).toBe(6);
+    expect(localAddresses()).toContain(SERVICE_IP);
+    expect(digFrom(pod, SERVICE_IP, "health-check.localdns.local")).toEqual({ status: "NOERROR", answer: POD_IP });
+    // the last one out hands the Service address back
+    next.kill("SIGTERM");
+    await new Promise((r) => (next.exitCode !== null ? r(null) : next.once("exit", r)));
+    expect(next.exitCode).toBe(0);
+    expect(ourRules()).toEqual([]);
+    expect(digFrom(pod, SERVICE_IP, "health-check.localdns.local").status).toBe("REFUSED");
+  }, 90_000);
 });
 
 describe.skipIf(why !== null)("linklocal mode", () => {
@@ -275,4 +319,17 @@ describe.skipIf(why !== null)("linklocal mode", () => {
     await new Promise((r) => (server.exitCode !== null ? r(null) : server.once("exit", r)));
     expect(server.exitCode).toBe(0);
   }, 60_000);
+
+  test("the unprivileged server takes over from a running one (a surge pod): nothing lost, the old one idles until SIGTERM", async () => {
+    const { spec, env } = podEnvironment("linklocal");
+    const c = spec.containers[0];
+    const old = startContainer(env, c);
+    await until("the readiness probe", () => probe(c.readinessProbe.httpGet) === 200);
+    server = await surge("linklocal", old, "169.254.10.11", "svc-%.ns.svc.cluster.local.");
+    expect(uidOf(server.pid!)).toBe("65532");
+    expect(digFrom(pod, "169.254.10.11", "health-check.localdns.local").answer).toBe(POD_IP);
+    server.kill("SIGTERM");
+    await new Promise((r) => (server.exitCode !== null ? r(null) : server.once("exit", r)));
+    expect(server.exitCode).toBe(0);
+  }, 90_000);
 });

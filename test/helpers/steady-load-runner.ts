@@ -1,14 +1,15 @@
 // The steady load (steady-load.ts) from inside a network namespace, where the test process cannot
 // send: asks each name once (the cache warm), prints READY, then sends 2,000 UDP queries a second
 // and one TCP query every 50 ms until SIGINT; then waits for late answers and prints one JSON line.
-// Usage: bun steady-load-runner.ts HOST PORT NAMES
+// Usage: bun steady-load-runner.ts HOST PORT NAMES [PATTERN]   (PATTERN: "%" is the name's number,
+// default n%.surge.example.)
 import { startSteadyLoad } from "./steady-load";
 import { query, sleep } from "./dns";
 
-const [host, portText, namesText] = process.argv.slice(2);
+const [host, portText, namesText, pattern = "n%.surge.example."] = process.argv.slice(2);
 const port = Number(portText);
 const names = Number(namesText);
-const name = (i: number) => `n${i % names}.surge.example.`;
+const name = (i: number) => pattern.replace("%", String(i % names));
 
 for (let i = 0; i < names; i++) {
   for (let attempt = 0; ; attempt++) {
