@@ -12,6 +12,7 @@ import { createNetns, netnsUnavailable, type Netns } from "./helpers/netns";
 import { BINARY } from "./helpers/binary";
 import { sleep } from "./helpers/dns";
 import { COMMENT } from "../src/node/notrack";
+import { FFI_OFF } from "./helpers/data-path";
 
 const why = netnsUnavailable() ?? (existsSync(BINARY) ? null : `${BINARY} is not built`);
 if (why) console.log(`skipping the pod takeover test: ${why}`);
@@ -68,7 +69,8 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test.skipIf(why !== null)("a surge pod takes over from the running pod under load: 0 queries lost, the old one idles until SIGTERM, the node set-up stays with the new one", async () => {
+// takeover is the FFI path's (skipped in the run on the runtime's sockets)
+test.skipIf(why !== null || FFI_OFF)("a surge pod takes over from the running pod under load: 0 queries lost, the old one idles until SIGTERM, the node set-up stays with the new one", async () => {
   const a = ns.start(BINARY, [...POD_ARGS, "--config", config], { env });
   await until("pod A serving", () => a.output().includes("NOTRACK rules in place") && answers(VNET));
   const rules = ourRules();
