@@ -118,7 +118,7 @@ export class DnsListeners {
       const udp = await this.bindUdp(set, ep);
       const tcpEp = ep.port === 0 ? { ...ep, port: udp.port } : ep;
       // socket activation's fd, or in a takeover one steered beside the running instance's (a
-      // runtime that cannot serve an fd listens beside it with SO_REUSEPORT, unsteered, instead)
+      // runtime that cannot serve an fd listens beside it itself, and that listener is steered to)
       const inheritedTcp = this.takeInherited(ep, "tcp") ?? (this.rt.servesTcpFd ? this.ffi?.tcpTakeover(tcpEp) : null) ?? null;
       // that listener's index in the group: the listeners there before it
       const steerHere = this.takeover && inheritedTcp === null && !this.rt.servesTcpFd && this.net !== null && tcpEp.port !== 0;

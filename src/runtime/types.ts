@@ -79,7 +79,8 @@ export interface Runtime {
    * activation; the runtime may not support that and throws then). */
   listenTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, fd?: number): TcpServer;
   /** Whether listenTcp can serve a listening fd (Bun.listen({ fd })); Deno has no equivalent. A
-   * takeover then listens beside the running instance with SO_REUSEPORT, unsteered. */
+   * takeover then listens beside the running instance itself (SO_REUSEPORT) and steers the group to
+   * that listener (src/net/own-tcp-listener.ts). */
   readonly servesTcpFd: boolean;
   connectTcp<S>(hostname: string, port: number, handlers: TcpHandlers<S>, state: S): Promise<TcpConn<S>>;
   serveHttp(hostname: string, port: number, fetch: (req: Request) => Response | Promise<Response>): HttpServer;
