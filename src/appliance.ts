@@ -92,8 +92,7 @@ export class Appliance implements AdminDeps {
     if (c.cache.snapshotPath && !o.takeover) handler.restoreGate.arm(); // the loops may hand off misses before the restore starts
     try {
       await app.bindFor(c, async () => { if (udpPath.ffi?.tookOver) await evictRunning(c, 1, o.log); }).then((b) => b.commit());
-      udpPath.ffi?.releaseTakeovers();
-      app.dns.releaseSteering();
+      app.dns.releaseTakeovers();
       if (c.cache.snapshotPath) app.restoring = restoreSnapshot(o.runtime, core, c.cache.snapshotPath, app.zoneRefs, () => clock.nowSeconds(), o.log, handler.restoreGate);
     } catch (e) {
       app.closeAll();
@@ -217,9 +216,8 @@ export class Appliance implements AdminDeps {
   /** Set by the CLI: how POST /leave (a newer instance took over) stops this process. */
   onLeave: (() => void) | null = null;
   leave(): boolean {
-    if (this.stopping && this.udpPath.ffi) return true; // going already (a SIGTERM): the newer one waits for it
     if (!this.udpPath.ffi || !this.onLeave) return false;
-    this.onLeave();
+    if (!this.stopping) this.onLeave(); // going already (a SIGTERM): the newer one waits all the same
     return true;
   }
 

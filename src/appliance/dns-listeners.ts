@@ -41,8 +41,10 @@ export class DnsListeners {
   /** Our own TCP listeners steered to in a takeover (a runtime that cannot serve a socket made here). */
   private steered: SteeredListener[] = [];
 
-  /** Once the instance taken over has left: connections are hashed over our listeners again. */
-  releaseSteering(): void {
+  /** Once the instance taken over has left: datagrams and connections are hashed over our sockets
+   * again. */
+  releaseTakeovers(): void {
+    this.ffi?.releaseTakeovers();
     for (const s of this.steered.splice(0)) unsteerOwnTcpListener(this.net!.lib, s);
   }
 
