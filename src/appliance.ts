@@ -89,7 +89,7 @@ export class Appliance implements AdminDeps {
     app.core.stageZones(plan.zones.zones, plan.zones.rules);
     plan.hosts = app.hosts.stageOrEmpty(plan.hosts); // no overlay beats no DNS: the watcher retries
     app.commit(plan, null);
-    if (c.cache.snapshotPath && !o.takeover) handler.restoreGate.arm(); // the loops may hand off misses before the restore starts
+    if (c.cache.snapshotPath && !udpPath.takeover) handler.restoreGate.arm(); // the loops may hand off misses before the restore starts
     try {
       await app.bindFor(c, async () => { if (udpPath.ffi?.tookOver) await evictRunning(c, 1, o.log); }).then((b) => b.commit());
       app.dns.releaseTakeovers();

@@ -21,14 +21,17 @@ export interface UdpDataPath {
   net: { lib: LibcNet; layout: NetLayout } | null;
 }
 
-export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHandler, log: Logger, c: EffectiveConfig, systemClock: boolean, takeover = false): Promise<UdpDataPath> {
+/** `takeover`: run --takeover. The path's own `takeover` says whether there is one: a running
+ * instance holds the listeners (with nothing to take over, a start is a plain one). */
+export async function openUdpDataPath(rt: Runtime, core: Core, handler: QueryHandler, log: Logger, c: EffectiveConfig, systemClock: boolean, asked = false): Promise<UdpDataPath> {
+  const takeover = asked && listenersHeldElsewhere(c, 0).length > 0;
   const activation = parseListenFds((n) => rt.env(n), globalThis.process?.pid ?? -1);
   if (!activation.ok) throw new Error(`socket activation: ${activation.reason}`);
   // the loop Worker reads the system clock: a test's own clock keeps the runtime's sockets
   const net = systemClock ? await openFfiNet((n) => rt.env(n), rt.args()) : { ok: false as const, reason: "a clock other than the system's is in use" };
   if (!net.ok) {
-    // nothing to take over (the first pod on a node): serve as a plain start would
-    if (takeover && listenersHeldElsewhere(c, 0).length) throw new Error(`run --takeover needs the FFI data path, which cannot run: ${net.reason}`);
+    // a running instance to take over, and no way to join its sockets
+    if (takeover) throw new Error(`run --takeover needs the FFI data path, which cannot run: ${net.reason}`);
     if (activation.fds.length) throw new Error(`socket activation passed ${activation.fds.length} socket(s), but the FFI data path that serves them cannot run: ${net.reason}`);
     return { ffi: null, inherited: new Map(), description: `runtime sockets (FFI data path not used: ${net.reason})`, takeover: false, net: null };
   }
