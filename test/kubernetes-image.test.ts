@@ -64,6 +64,11 @@ function probe(httpGet: { host: string; port: number; path: string }): number {
   const r = node.exec(process.execPath, ["-e", `fetch(${JSON.stringify(url)}).then((r) => console.log(r.status), () => console.log(0))`], { timeoutMs: 10_000 });
   return Number(r.stdout.trim());
 }
+/** The body of /ready (its reasons), for a failure message. */
+function readyReasons(httpGet: { host: string; port: number; path: string }): string {
+  const url = `http://${httpGet.host}:${httpGet.port}${httpGet.path}`;
+  return node.exec(process.execPath, ["-e", `fetch(${JSON.stringify(url)}).then((r) => r.text()).then(console.log, (e) => console.log(String(e)))`], { timeoutMs: 10_000 }).stdout.trim();
+}
 async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) { if (ok()) return; await new Promise((r) => setTimeout(r, 200)); }
@@ -95,7 +100,10 @@ async function surge(mode: KubernetesMode, old: ReturnType<Netns["start"]>, serv
   const next = startContainer(env, c);
   await until("the takeover", () => next.output().includes("takeover: the running localdns has left"), 30_000);
   await until("the old one idle", () => old.output().includes("left: idle until SIGTERM (--stay-after-leave)"));
-  await until("the new one's readiness probe", () => probe(c.readinessProbe.httpGet) === 200);
+  // generous: the probe is a process spawned in the node's namespace, slow on a busy machine
+  await until("the new one's readiness probe", () => probe(c.readinessProbe.httpGet) === 200, 40_000).catch((e) => {
+    throw new Error(`${(e as Error).message}; /ready says ${readyReasons(c.readinessProbe.httpGet)}; the new one's log ends ${next.output().slice(-1500)}`);
+  });
   await new Promise((r) => setTimeout(r, 1000));
   expect(old.exitCode === null && old.signalCode === null).toBe(true); // not exited: the kubelet would restart it
   old.kill("SIGTERM");
@@ -277,7 +285,7 @@ describe.skipIf(why !== null)("intercept mode on a node with kube-proxy", () => 
     expect(next.exitCode).toBe(0);
     expect(ourRules()).toEqual([]);
     expect(digFrom(pod, SERVICE_IP, "health-check.localdns.local").status).toBe("REFUSED");
-  }, 90_000);
+  }, 120_000);
 });
 
 describe.skipIf(why !== null)("linklocal mode", () => {
@@ -331,5 +339,5 @@ describe.skipIf(why !== null)("linklocal mode", () => {
     server.kill("SIGTERM");
     await new Promise((r) => (server.exitCode !== null ? r(null) : server.once("exit", r)));
     expect(server.exitCode).toBe(0);
-  }, 90_000);
+  }, 120_000);
 });
