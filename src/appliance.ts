@@ -91,7 +91,7 @@ export class Appliance implements AdminDeps {
     app.commit(plan, null);
     if (c.cache.snapshotPath && !udpPath.takeover) handler.restoreGate.arm(); // the loops may hand off misses before the restore starts
     try {
-      await app.bindFor(c, async () => { if (udpPath.ffi?.tookOver) await evictRunning(c, 1, o.log); }).then((b) => b.commit());
+      await app.bindFor(c, async () => { if (udpPath.ffi?.tookOver) await evictRunning(c, c.server.workers, o.log); }).then((b) => b.commit());
       app.dns.releaseTakeovers();
       if (c.cache.snapshotPath) app.restoring = restoreSnapshot(o.runtime, core, c.cache.snapshotPath, app.zoneRefs, () => clock.nowSeconds(), o.log, handler.restoreGate);
     } catch (e) {

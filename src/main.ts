@@ -132,7 +132,7 @@ async function main(): Promise<number> {
     const stop = (sig: string, leaving = false) => {
       if (stopping) return;
       stopping = true;
-      const handOver = leaving || heldElsewhere(app.config, 1);
+      const handOver = leaving || heldElsewhere(app.config, app.config.server.workers); // ours: one per loop
       log.info(leaving ? "taken over by a newer localdns, leaving" : "signal received, shutting down", { signal: sig, ...(handOver && !leaving ? { handOver: "a newer localdns holds the listeners" } : {}) });
       notifier.stopping();
       notifier.stop();

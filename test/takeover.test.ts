@@ -29,14 +29,15 @@ function run(config: string, args: string[]): { proc: ChildProcess; out: () => s
   return { proc, out: () => out, exited };
 }
 
-ffiTest("three takeovers under 2,000 QPS lose no UDP query; TCP answered throughout; each old instance leaves with exit 0", async () => {
+// with server.workers 2 each listener has two sockets per instance: the newer one must count both as its own
+for (const workers of [1, 2]) ffiTest(`${workers} loop(s): three takeovers under 2,000 QPS lose no UDP query; TCP answered throughout; each old instance leaves with exit 0`, async () => {
   const up = await startFakeUpstream("127.0.0.3", (q) => ({ kind: "answer", msg: answerFor(q) }));
   cleanups.push(() => up.stop());
   const port = freePort();
   const admin = freePort();
   const dir = mkdtempSync(join(tmpdir(), "ldns-takeover-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const config = writeRestartConfig(dir, port, up.port, admin);
+  const config = writeRestartConfig(dir, port, up.port, admin, workers);
   let current = run(config, []);
   for (let i = 0; i < 100; i++) {
     try { await query("127.0.0.1", port, "health-check.localdns.local", "A", { timeoutMs: 200 }); break; } catch { await sleep(50); }
@@ -66,7 +67,7 @@ ffiTest("three takeovers under 2,000 QPS lose no UDP query; TCP answered through
   load.stop();
   for (let i = 0; i < 60 && load.answered.size < load.sent; i++) await sleep(50);
   const lost = load.lostIds();
-  console.log(`takeovers: ${load.sent} queries sent, ${load.answered.size} answered, ${lost.length} lost; ${tcp.length} TCP queries`);
+  console.log(`takeovers (${workers} loop(s)): ${load.sent} queries sent, ${load.answered.size} answered, ${lost.length} lost; ${tcp.length} TCP queries`);
   if (lost.length) console.log(`lost ids: ${lost.slice(0, 10).join(" ")} … ${lost.slice(-5).join(" ")}; client socket drops ${load.clientDrops()}`);
   expect(codes).toEqual([0, 0, 0]);
   const tcpResults = await Promise.all(tcp);
