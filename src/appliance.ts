@@ -33,7 +33,7 @@ import { openUdpDataPath, type UdpDataPath } from "./appliance/udp-data-path";
 import { evictRunning } from "./appliance/takeover";
 import { summarize } from "./appliance/summary";
 import { handlerOptions, tcpBudgetLimits } from "./appliance/component-options";
-import { restoreSnapshot, saveSnapshot, type SlicedRestore } from "./appliance/warm-restart";
+import { prepareWarmRestart, restoreSnapshot, saveSnapshot, type SlicedRestore } from "./appliance/warm-restart";
 import { warnRestartOnly } from "./appliance/restart-only";
 import type { ApplianceOptions } from "./appliance/options";
 export { HEALTH_NAME } from "./config/zone-plan";
@@ -89,7 +89,7 @@ export class Appliance implements AdminDeps {
     app.core.stageZones(plan.zones.zones, plan.zones.rules);
     plan.hosts = app.hosts.stageOrEmpty(plan.hosts); // no overlay beats no DNS: the watcher retries
     app.commit(plan, null);
-    if (c.cache.snapshotPath && !udpPath.takeover) handler.restoreGate.arm(); // the loops may hand off misses before the restore starts
+    if (c.cache.snapshotPath) prepareWarmRestart(o.runtime, c.cache.snapshotPath, o.log, handler.restoreGate, udpPath.takeover);
     try {
       await app.bindFor(c, async () => { if (udpPath.ffi?.tookOver) await evictRunning(c, c.server.workers, o.log); }).then((b) => b.commit());
       app.dns.releaseTakeovers();

@@ -33,6 +33,8 @@ beforeAll(async () => {
     admin: { listen: `127.0.0.1:${adminPort}`, metricsListen: `127.0.0.1:${metricsPort}`, token: TOKEN },
     cache: { snapshotPath: null },
   }, { probe: { host: "127.0.0.1", port } });
+  // the loop answers DNS as soon as it runs; the HTTP servers are bound a moment later
+  for (let i = 0; i < 100; i++) { try { await metricsPortGet("/health"); await admin("/health"); break; } catch { await sleep(50); } }
 });
 afterAll(async () => { await bin?.stop(); await up?.stop(); });
 

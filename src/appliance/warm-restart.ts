@@ -14,12 +14,18 @@ export type { SlicedRestore };
 
 const io = (rt: Runtime): SnapshotIO => ({ open: (p) => rt.openChunks(p, SNAPSHOT_MAX_BYTES), create: (p) => rt.createAtomic(p) });
 
-export function restoreSnapshot(rt: Runtime, core: Core, path: string, zones: ZoneRef[], nowSeconds: () => number, log: Logger, gate: RestoreGate): SlicedRestore {
-  gate.arm();
-  // a warm restart needs somewhere to write: made now, so a problem shows at start, not at shutdown
+/** Before any listener serves: the snapshot's directory made (a warm restart needs somewhere to
+ * write: a problem shows at start, not at shutdown), and the gate armed, since the loops may hand off
+ * misses before the restore starts (not in a takeover: the restore waits for the old instance). */
+export function prepareWarmRestart(rt: Runtime, path: string, log: Logger, gate: RestoreGate, takeover: boolean): void {
   try { rt.makeParentDir(path); } catch (e) {
     log.warn("snapshot directory cannot be created; the cache will not survive a restart", { path, error: (e as Error).message });
   }
+  if (!takeover) gate.arm();
+}
+
+export function restoreSnapshot(rt: Runtime, core: Core, path: string, zones: ZoneRef[], nowSeconds: () => number, log: Logger, gate: RestoreGate): SlicedRestore {
+  gate.arm();
   const r = restoreInSlices(core, io(rt), path, zones, nowSeconds, log);
   void r.done.finally(() => gate.open());
   return r;
