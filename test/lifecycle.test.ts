@@ -78,8 +78,10 @@ test("a snapshot directory that does not exist yet is created at start", async (
   const port = freePort();
   const snap = join(dir, "not", "there", "cache.snapshot");
   const bin = await runBinary(config(port, a, { cache: { snapshotPath: snap } }), { probe: { host: "127.0.0.1", port } });
-  expect(existsSync(join(dir, "not", "there"))).toBe(true);
-  await query("127.0.0.1", port, "dir.example.org");
+  try {
+    expect(existsSync(join(dir, "not", "there"))).toBe(true);
+    await query("127.0.0.1", port, "dir.example.org");
+  } catch (e) { await bin.stop(); throw e; } // a failed expectation must not leave the process running
   expect(await bin.stop("SIGTERM")).toBe(0);
   expect(existsSync(snap)).toBe(true);
 });
