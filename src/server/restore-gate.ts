@@ -10,9 +10,6 @@ export class RestoreGate {
   private parked: (() => void)[] = [];
   private bytes = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  /** queries that waited for the restore, and those that could not (a bound was reached) */
-  held = 0;
-  overflowed = 0;
 
   get holding(): boolean { return this.timer !== null; }
 
@@ -37,10 +34,9 @@ export class RestoreGate {
   /** Holds a copy of `msg` for `replay` (which gets the copy); false when not holding or full. */
   park(msg: Uint8Array, replay: (copy: Uint8Array) => void): boolean {
     if (!this.timer) return false;
-    if (this.parked.length >= MAX_PARKED || this.bytes + msg.length > MAX_PARKED_BYTES) { this.overflowed++; return false; }
+    if (this.parked.length >= MAX_PARKED || this.bytes + msg.length > MAX_PARKED_BYTES) return false;
     const copy = msg.slice();
     this.bytes += copy.length;
-    this.held++;
     this.parked.push(() => replay(copy));
     return true;
   }

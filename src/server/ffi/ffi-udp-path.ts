@@ -140,9 +140,6 @@ export class FfiUdpPath {
     return [this.retired, ...this.loops.map((l) => l.stats)];
   }
 
-  /** Datagrams each running loop has received (a worker's share of the traffic). */
-  loopsReceived(): number[] { return this.loops.map((l) => l.handle.stats().received); }
-
   private async start(sockets: FfiUdpSocket[], worker: number): Promise<RunningLoop> {
     const reserved = this.core.reserveInstance();
     const stats = new DataPathStats(new SharedArrayBuffer(DataPathStats.SHARED_BYTES));
