@@ -164,7 +164,7 @@ export class QueryHandler implements InflightContext {
     const core = this.core;
     const d = core.decision();
     const status = d.status;
-    if (status !== Status.HEALTH && this.restoreGate.park(msg, (copy) => this.again(set, copy, tcp, send, addr, port, started))) return;
+    if (status !== Status.HEALTH && this.restoreGate.holding && this.restoreGate.park(msg, (copy) => this.again(set, copy, tcp, send, addr, port, started))) return;
     if (status === Status.HEALTH) {
       this.stats.health++;
       const n = core.answerHealth(msg, ipBytes(addr));
